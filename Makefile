@@ -1,0 +1,55 @@
+# Cairn build. `make` builds build/cairn; `make SAN=1` builds the ASan+UBSan
+# variant in build/asan/. Tests and services are driven by scripts/test.sh,
+# which `make test` calls; `make run` calls scripts/run.sh.
+
+CC      ?= cc
+PKGS    := libmicrohttpd jansson sqlite3 libcrypto
+BUILD   ?= build
+OPT     ?= -O2
+
+ifeq ($(SAN),1)
+BUILD   := build/asan
+OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+endif
+
+CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) \
+           $(shell pkg-config --cflags $(PKGS)) -MMD -MP
+LDFLAGS := $(if $(filter 1,$(SAN)),-fsanitize=address,undefined)
+LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+SRCS    := $(shell find src -name '*.c' | sort)
+MAIN    := src/cli/main.c
+LIBSRCS := $(filter-out $(MAIN),$(SRCS))
+LIBOBJS := $(LIBSRCS:%.c=$(BUILD)/%.o)
+UNITSRC := $(sort $(wildcard tests/unit/test_*.c))
+UNITBIN := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all units clean run test bench
+all: $(BUILD)/cairn
+
+$(BUILD)/cairn: $(BUILD)/$(MAIN:.c=.o) $(LIBOBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+units: $(UNITBIN)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Isrc -o $@ $< $(LIBOBJS) $(LIBS) -lcmocka
+
+run:
+	bash scripts/run.sh
+
+test:
+	bash scripts/test.sh
+
+bench:
+	bash bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
