@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# deps.sh - install the Debian packages Cairn needs, only those missing.
+# Usage: scripts/deps.sh run|test
+#   run:  what building and running the server needs
+#   test: that, plus what every test suite needs
+set -euo pipefail
+
+mode=${1:-run}
+pkgs=(gcc make pkg-config libc6-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev)
+if [ "$mode" = test ]; then
+    pkgs+=(libcmocka-dev python3 python3-requests python3-pytest sqlite3 curl)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+        *"install ok installed"*) ;;
+        *) missing+=("$p") ;;
+    esac
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine may have no package lists yet; refresh them once, then install.
+if ! $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+    $sudo apt-get update -q >/dev/null
+    $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# test.sh - install what is missing, build (normal and ASan+UBSan), and run
+# every suite against both builds: C unit tests (cmocka) and black-box API
+# tests (pytest driving build/cairn). Ends with one line "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
+
+PY=/usr/bin/python3   # Debian's python sees python3-requests and python3-pytest
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+passed=0
+failed=0
+
+build() {
+    make -j"$(nproc)" "$@" all units >"$results/build.log" 2>&1 || {
+        cat "$results/build.log"
+        echo "build failed: make $*"
+        failed=$((failed + 1))
+        return 1
+    }
+}
+
+# cmocka prints TAP with CMOCKA_MESSAGE_OUTPUT=TAP: count "ok" / "not ok";
+# a binary that dies before reporting counts as one failure.
+run_units() {
+    local dir=$1
+    for t in "$dir"/tests/test_*; do
+        [ -x "$t" ] || continue
+        local out="$results/$(basename "$t").tap"
+        CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$out" 2>&1
+        local rc=$?
+        local ok nok
+        ok=$(grep -c '^ok ' "$out")
+        nok=$(grep -c '^not ok ' "$out")
+        passed=$((passed + ok))
+        failed=$((failed + nok))
+        if [ $rc -ne 0 ] && [ "$nok" -eq 0 ]; then failed=$((failed + 1)); fi
+        echo "unit $(basename "$dir")/$(basename "$t"): $ok passed, $nok failed (exit $rc)"
+        if [ "$nok" -ne 0 ] || [ $rc -ne 0 ]; then grep -v '^ok ' "$out" | head -50; fi
+    done
+}
+
+# pytest writes JUnit XML; count its testcases.
+run_api() {
+    local bin=$1 name=$2; shift 2
+    local xml="$results/api-$name.xml"
+    CAIRN_BIN="$bin" "$@" $PY -m pytest -q -p no:cacheprovider tests/api --junitxml="$xml" 2>&1 | tail -25
+    if [ ! -s "$xml" ]; then failed=$((failed + 1)); return; fi
+    read -r p f < <($PY - "$xml" <<'PYEOF'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+t = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skip = sum(int(s.get("skipped", 0)) for s in suites)
+print(t - bad - skip, bad)
+PYEOF
+)
+    passed=$((passed + p))
+    failed=$((failed + f))
+    echo "api $name: $p passed, $f failed"
+}
+
+if build; then
+    run_units build
+    [ -d tests/api ] && run_api "$PWD/build/cairn" release env
+fi
+if build SAN=1; then
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+    run_units build/asan
+    # The multi-GB streaming test runs once, on the release build.
+    [ -d tests/api ] && run_api "$PWD/build/asan/cairn" asan env CAIRN_SKIP_BIG=1
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,35 @@
+/* common.h - helpers shared by the api/ handlers (not part of api.h). */
+#ifndef CAIRN_API_COMMON_H
+#define CAIRN_API_COMMON_H
+
+#include <jansson.h>
+
+#include "../store/store.h"
+#include "../util/err.h"
+
+/* run_id, or the deprecated run_uuid when run_id is absent (MLflow does
+ * the same); required. */
+int api_run_id(const json_t *args, const char **run_id, cerr *e);
+
+/* A repeated {key, value} field (tags, params). *kv is malloc'd (free it);
+ * strings are borrowed from args. A missing key is an error; a missing
+ * value is "" (protobuf's default), unless value_required. */
+int api_kv_list(const json_t *args, const char *field, store_kv **kv, size_t *n,
+                int value_required, cerr *e);
+
+/* view_type / run_view_type: an enum name or number; absent gives
+ * ACTIVE_ONLY. */
+int api_view_type(const json_t *args, const char *field, store_view *out, cerr *e);
+
+/* max_results for searches: absent gives SEARCH_MAX_RESULTS_DEFAULT;
+ * must lie in 0 (runs) or 1 (experiments) .. SEARCH_MAX_RESULTS_THRESHOLD. */
+int api_max_results(const json_t *args, int64_t min, int64_t *out, cerr *e);
+
+/* {} : MLflow's empty response message. */
+json_t *api_empty(void);
+
+/* Move an array into obj[key] unless it is empty (protobuf JSON omits
+ * empty repeated fields). Steals arr. */
+void api_set_list(json_t *obj, const char *key, json_t *arr);
+
+#endif

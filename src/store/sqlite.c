@@ -1,0 +1,238 @@
+/* sqlite.c - the SQLite store's life cycle: open and close, the pool of read
+ * connections, and the writer thread that group-commits write closures.
+ *
+ * Why one writer: SQLite allows one writing transaction at a time anyway;
+ * several writer connections only contend for the lock ("database is locked")
+ * and pay one fsync each. A single writer thread that takes everything queued
+ * and commits it together pays one fsync per batch, and under load the batch
+ * grows by itself while the previous commit is being synced. */
+#include "sqlite.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/misc.h"
+
+/* ---- readers ---- */
+
+sqlite_conn *sqlite_read_begin(store *st, cerr *e)
+{
+    sqlite_conn *c = NULL;
+    pthread_mutex_lock(&st->plock);
+    while (st->pfree == NULL && st->nreaders >= SQLITE_READERS_MAX)
+        pthread_cond_wait(&st->pcond, &st->plock);
+    if (st->pfree) {
+        c = st->pfree;
+        st->pfree = c->next;
+    } else {
+        st->nreaders++; /* reserve the slot, open outside the lock */
+    }
+    pthread_mutex_unlock(&st->plock);
+
+    if (c == NULL && sqlite_conn_open(st->path, true, &c, e) < 0) {
+        pthread_mutex_lock(&st->plock);
+        st->nreaders--;
+        pthread_cond_signal(&st->pcond);
+        pthread_mutex_unlock(&st->plock);
+        return NULL;
+    }
+    /* One snapshot for the whole read, so a run and its children agree. */
+    if (sqlite_exec(c, "BEGIN", e) < 0) {
+        sqlite_read_end(st, c);
+        return NULL;
+    }
+    return c;
+}
+
+void sqlite_read_end(store *st, sqlite_conn *c)
+{
+    if (c == NULL)
+        return;
+    sqlite_conn_reset_all(c);
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    pthread_mutex_lock(&st->plock);
+    c->next = st->pfree;
+    st->pfree = c;
+    pthread_cond_signal(&st->pcond);
+    pthread_mutex_unlock(&st->plock);
+}
+
+/* ---- writer ---- */
+
+/* Fail every job of a batch that had succeeded: its transaction is gone. */
+static void sqlite_batch_lost(sqlite_job *from, sqlite_job *to, const cerr *why)
+{
+    for (sqlite_job *j = from; j != to; j = j->next) {
+        if (j->rc == 0) {
+            j->rc = -1;
+            j->err = *why;
+        }
+    }
+}
+
+static void sqlite_job_run(sqlite_conn *c, sqlite_job *j)
+{
+    cerr_clear(&j->err);
+    j->rc = -1;
+    if (sqlite_exec(c, "SAVEPOINT job", &j->err) < 0)
+        return;
+    j->rc = j->fn(c, j->ctx, &j->err);
+    sqlite_conn_reset_all(c);
+    if (sqlite3_get_autocommit(c->db))
+        return; /* an I/O error rolled back the whole transaction */
+    if (j->rc != 0)
+        sqlite3_exec(c->db, "ROLLBACK TO job", NULL, NULL, NULL);
+    sqlite3_exec(c->db, "RELEASE job", NULL, NULL, NULL);
+}
+
+/* Run a batch of jobs in as few transactions as possible: normally one. */
+static void sqlite_batch_run(sqlite_conn *c, sqlite_job *batch)
+{
+    sqlite_job *txn_first = batch;
+    cerr err;
+    bool in_txn = false;
+    for (sqlite_job *j = batch; j; j = j->next) {
+        if (!in_txn) {
+            if (sqlite_exec(c, "BEGIN IMMEDIATE", &err) < 0) {
+                j->rc = -1;
+                j->err = err;
+                continue;
+            }
+            in_txn = true;
+            txn_first = j;
+        }
+        sqlite_job_run(c, j);
+        if (sqlite3_get_autocommit(c->db)) {
+            cerr_set(&err, CERR_INTERNAL_ERROR, "SQLite transaction rolled back: %s",
+                     sqlite3_errmsg(c->db));
+            sqlite_batch_lost(txn_first, j->next, &err);
+            in_txn = false;
+        }
+    }
+    if (in_txn && sqlite_exec(c, "COMMIT", &err) < 0) {
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite_batch_lost(txn_first, NULL, &err);
+    }
+}
+
+static void *sqlite_writer_main(void *arg)
+{
+    store *st = arg;
+    for (;;) {
+        pthread_mutex_lock(&st->qlock);
+        while (st->qhead == NULL && !st->stopping)
+            pthread_cond_wait(&st->qcond, &st->qlock);
+        if (st->qhead == NULL) { /* stopping, and nothing left to do */
+            pthread_mutex_unlock(&st->qlock);
+            return NULL;
+        }
+        /* Take up to SQLITE_BATCH_MAX jobs off the queue. */
+        sqlite_job *batch = st->qhead, *last = batch;
+        for (int n = 1; n < SQLITE_BATCH_MAX && last->next; n++)
+            last = last->next;
+        st->qhead = last->next;
+        if (st->qhead == NULL)
+            st->qtail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&st->qlock);
+
+        sqlite_batch_run(st->wconn, batch);
+
+        pthread_mutex_lock(&st->qlock);
+        for (sqlite_job *j = batch, *next; j; j = next) {
+            next = j->next; /* j lives on its waiter's stack: read first */
+            j->done = true;
+        }
+        pthread_cond_broadcast(&st->donecond);
+        pthread_mutex_unlock(&st->qlock);
+    }
+}
+
+int sqlite_write(store *st, sqlite_write_fn fn, void *ctx, cerr *e)
+{
+    sqlite_job job = {.fn = fn, .ctx = ctx};
+    pthread_mutex_lock(&st->qlock);
+    if (st->stopping) {
+        pthread_mutex_unlock(&st->qlock);
+        return cerr_set(e, CERR_TEMPORARILY_UNAVAILABLE, "the store is closing");
+    }
+    if (st->qtail)
+        st->qtail->next = &job;
+    else
+        st->qhead = &job;
+    st->qtail = &job;
+    pthread_cond_signal(&st->qcond);
+    while (!job.done)
+        pthread_cond_wait(&st->donecond, &st->qlock);
+    pthread_mutex_unlock(&st->qlock);
+    if (job.rc != 0 && e)
+        *e = job.err;
+    return job.rc;
+}
+
+/* ---- open / close ---- */
+
+static store *sqlite_store_alloc(const char *path, const char *root)
+{
+    store *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        abort();
+    st->path = strdup(path);
+    st->artifact_root = strdup(root);
+    if (st->path == NULL || st->artifact_root == NULL)
+        abort();
+    pthread_mutex_init(&st->qlock, NULL);
+    pthread_cond_init(&st->qcond, NULL);
+    pthread_cond_init(&st->donecond, NULL);
+    pthread_mutex_init(&st->plock, NULL);
+    pthread_cond_init(&st->pcond, NULL);
+    return st;
+}
+
+int sqlite_store_open(const char *path, const char *default_artifact_root, store **out, cerr *e)
+{
+    *out = NULL;
+    store *st = sqlite_store_alloc(path, default_artifact_root);
+    if (sqlite_conn_open(path, false, &st->wconn, e) < 0)
+        goto fail;
+    if (sqlite_schema_init(st->wconn, st->artifact_root, e) < 0)
+        goto fail;
+    if (pthread_create(&st->writer, NULL, sqlite_writer_main, st) != 0) {
+        cerr_set(e, CERR_INTERNAL_ERROR, "cannot start the store's writer thread");
+        goto fail;
+    }
+    st->writer_started = true;
+    *out = st;
+    return 0;
+fail:
+    store_close(st);
+    return -1;
+}
+
+void store_close(store *st)
+{
+    if (st == NULL)
+        return;
+    if (st->writer_started) {
+        pthread_mutex_lock(&st->qlock);
+        st->stopping = true;
+        pthread_cond_signal(&st->qcond);
+        pthread_mutex_unlock(&st->qlock);
+        pthread_join(st->writer, NULL);
+    }
+    /* Readers first: the last connection to close checkpoints the WAL. */
+    for (sqlite_conn *c = st->pfree, *next; c; c = next) {
+        next = c->next;
+        sqlite_conn_close(c);
+    }
+    sqlite_conn_close(st->wconn);
+    pthread_mutex_destroy(&st->qlock);
+    pthread_cond_destroy(&st->qcond);
+    pthread_cond_destroy(&st->donecond);
+    pthread_mutex_destroy(&st->plock);
+    pthread_cond_destroy(&st->pcond);
+    free(st->path);
+    free(st->artifact_root);
+    free(st);
+}
