@@ -7,14 +7,16 @@ PKGS    := libmicrohttpd jansson sqlite3 libcrypto
 BUILD   ?= build
 OPT     ?= -O2
 
+SANFLAGS :=
 ifeq ($(SAN),1)
-BUILD   := build/asan
-OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+BUILD    := build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+OPT      := -O1 -fno-omit-frame-pointer $(SANFLAGS)
 endif
 
 CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) \
            $(shell pkg-config --cflags $(PKGS)) -MMD -MP
-LDFLAGS := $(if $(filter 1,$(SAN)),-fsanitize=address,undefined)
+LDFLAGS := $(SANFLAGS)
 LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
 SRCS    := $(shell find src -name '*.c' | sort)

@@ -175,6 +175,12 @@ static int sqlite_attach_input(sqlite3_stmt *s, json_t *run)
     return 0;
 }
 
+static int sqlite_attach_input_tag(sqlite3_stmt *s, json_t *input)
+{
+    sqlite_append(input, "tags", sqlite_kv(sqlite_text(s, 1), sqlite_text(s, 2)));
+    return 0;
+}
+
 static int sqlite_attach_query(sqlite_conn *c, const char *sql, const char *list,
                                const sqlite_idx *ix, json_t *arr, sqlite_attach_fn fn, cerr *e)
 {
@@ -217,12 +223,59 @@ static int sqlite_attach_input_tags(sqlite_conn *c, const char *list, json_t *ar
                                  "JOIN inputs i ON i.input_uuid = t.input_uuid "
                                  "WHERE i.destination_type = 'RUN' AND i.destination_id IN "
                                  "(SELECT value FROM json_each(?)) ORDER BY t.input_uuid, t.name",
-                                 list, &ix, all, sqlite_attach_param_to_input, e);
+                                 list, &ix, all, sqlite_attach_input_tag, e);
         sqlite_idx_free(&ix);
         free(uuids);
         for (size_t k = 0; k < m; k++)
             json_object_del(json_array_get(all, k), "_input_uuid");
     }
     json_decref(all);
+    return rc;
+}
+
+int sqlite_runs_attach(sqlite_conn *c, json_t *arr, cerr *e)
+{
+    size_t n = json_array_size(arr);
+    if (n == 0)
+        return 0;
+    const char **ids = malloc(n * sizeof *ids);
+    if (ids == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        ids[i] = json_string_value(
+            json_object_get(json_object_get(json_array_get(arr, i), "info"), "run_id"));
+    sqlite_idx ix;
+    sqlite_idx_build(&ix, ids, n);
+    char *list = sqlite_json_list(ids, n);
+    int rc = sqlite_attach_query(c,
+                                 "SELECT run_uuid, key, value FROM params WHERE run_uuid IN "
+                                 "(SELECT value FROM json_each(?)) ORDER BY run_uuid, key",
+                                 list, &ix, arr, sqlite_attach_param, e);
+    if (rc == 0)
+        rc = sqlite_attach_query(c,
+                                 "SELECT run_uuid, key, value FROM tags WHERE run_uuid IN "
+                                 "(SELECT value FROM json_each(?)) ORDER BY run_uuid, key",
+                                 list, &ix, arr, sqlite_attach_tag, e);
+    if (rc == 0)
+        rc = sqlite_attach_query(c,
+                                 "SELECT run_uuid, key, value, timestamp, step, is_nan "
+                                 "FROM latest_metrics WHERE run_uuid IN "
+                                 "(SELECT value FROM json_each(?)) ORDER BY run_uuid, key",
+                                 list, &ix, arr, sqlite_attach_metric, e);
+    if (rc == 0)
+        rc = sqlite_attach_query(c,
+                                 "SELECT i.destination_id, i.input_uuid, d.name, d.digest, "
+                                 "d.dataset_source_type, d.dataset_source, d.dataset_schema, "
+                                 "d.dataset_profile FROM inputs i "
+                                 "JOIN datasets d ON d.dataset_uuid = i.source_id "
+                                 "WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' "
+                                 "AND i.destination_id IN (SELECT value FROM json_each(?)) "
+                                 "ORDER BY i.rowid",
+                                 list, &ix, arr, sqlite_attach_input, e);
+    if (rc == 0)
+        rc = sqlite_attach_input_tags(c, list, arr, e);
+    free(list);
+    sqlite_idx_free(&ix);
+    free(ids);
     return rc;
 }

@@ -21,7 +21,10 @@ static const char *const sqlite_pragmas =
     "PRAGMA foreign_keys = ON;"
     /* FULL: the WAL is synced at every commit, so an acknowledged write
      * survives a power loss, not only a killed process. */
-    "PRAGMA synchronous = FULL;";
+    "PRAGMA synchronous = FULL;"
+    /* Savepoint (statement) journals and sort spills stay in memory:
+     * otherwise every request's SAVEPOINT creates and unlinks a temp file. */
+    "PRAGMA temp_store = MEMORY;";
 
 int sqlite_conn_open(const char *path, bool readonly, sqlite_conn **out, cerr *e)
 {

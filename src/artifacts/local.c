@@ -1,0 +1,378 @@
+/* local.c - artifacts as files below a root folder.
+ *
+ * Paths are resolved with path_resolve_under(). Writes and deletes resolve
+ * only the parent folder and then act on the last component itself, so a
+ * symbolic link at the target is replaced or removed, never written
+ * through. Uploads go to ARTIFACTS_TMP_PREFIX<random> in the target folder
+ * (same file system, so rename(2) is atomic), are fsync'ed, renamed into
+ * place, and the folder is fsync'ed so the new name survives a crash. */
+#include "local.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../util/misc.h"
+#include "../util/path.h"
+#include "../util/sbuf.h"
+
+struct artifacts_upload {
+    int fd;       /* the temporary file */
+    int dirfd;    /* its folder */
+    char *tmp;    /* temporary name in dirfd */
+    char *name;   /* final name in dirfd */
+    char *rel;    /* for messages */
+};
+
+/* Resolves the folder holding rel and returns rel's last component.
+ * rel must name something below the root, not the root itself. */
+static int artifacts_split(const char *root, const char *rel, sbuf *dir, sbuf *name, cerr *e)
+{
+    sbuf norm = SBUF_INIT;
+    int rc = path_normalize_rel(rel, &norm, e);
+    if (rc == 0 && norm.len == 0)
+        rc = cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Invalid path");
+    if (rc == 0) {
+        const char *base = path_basename(norm.data);
+        sbuf_reset(name);
+        sbuf_puts(name, base);
+        norm.data[base > norm.data ? base - norm.data - 1 : 0] = '\0';
+        rc = path_resolve_under(root, norm.data, dir, e);
+    }
+    sbuf_free(&norm);
+    return rc;
+}
+
+/* ---- listing ---- */
+
+typedef struct {
+    char *name;
+    bool is_dir;
+    int64_t size;
+} artifacts_entry;
+
+static int artifacts_entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const artifacts_entry *)a)->name, ((const artifacts_entry *)b)->name);
+}
+
+/* Stats one folder entry. A link is followed only when it stays inside the
+ * root; otherwise the entry is hidden (false). */
+static bool artifacts_entry_stat(const char *root, const char *rel, int dfd, const char *name,
+                                 struct stat *st)
+{
+    if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+        return false;
+    if (!S_ISLNK(st->st_mode))
+        return true;
+    sbuf sub = SBUF_INIT, abs = SBUF_INIT;
+    sbuf_printf(&sub, "%s%s%s", rel, rel[0] ? "/" : "", name);
+    bool ok = path_resolve_under(root, sub.data, &abs, NULL) == 0 && stat(abs.data, st) == 0;
+    sbuf_free(&sub);
+    sbuf_free(&abs);
+    return ok;
+}
+
+static json_t *artifacts_entries_json(artifacts_entry *v, size_t n, const char *prefix)
+{
+    qsort(v, n, sizeof *v, artifacts_entry_cmp);
+    json_t *arr = json_array();
+    sbuf p = SBUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        sbuf_reset(&p);
+        if (prefix && prefix[0])
+            sbuf_printf(&p, "%s/", prefix);
+        sbuf_puts(&p, v[i].name);
+        json_t *path = json_string(sbuf_str(&p));
+        if (path == NULL)
+            continue; /* a name that is not UTF-8 cannot be said in JSON */
+        json_t *fi = json_object();
+        json_object_set_new(fi, "path", path);
+        json_object_set_new(fi, "is_dir", json_boolean(v[i].is_dir));
+        if (!v[i].is_dir)
+            json_object_set_new(fi, "file_size", json_integer(v[i].size));
+        json_array_append_new(arr, fi);
+    }
+    sbuf_free(&p);
+    return arr;
+}
+
+int artifacts_local_list(const char *root, const char *rel, const char *prefix, json_t **out,
+                         cerr *e)
+{
+    *out = NULL;
+    sbuf norm = SBUF_INIT, abs = SBUF_INIT;
+    if (path_normalize_rel(rel, &norm, e) < 0 || path_resolve_under(root, rel, &abs, e) < 0) {
+        sbuf_free(&norm);
+        sbuf_free(&abs);
+        return -1;
+    }
+    DIR *d = opendir(abs.data);
+    sbuf_free(&abs);
+    if (d == NULL) {
+        int err = errno;
+        sbuf_free(&norm);
+        if (err == ENOENT || err == ENOTDIR) {
+            *out = json_array();
+            return 0;
+        }
+        return cerr_set(e, CERR_INTERNAL_ERROR, "Cannot list artifacts: %s", strerror(err));
+    }
+    artifacts_entry *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *name = de->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+            strncmp(name, ARTIFACTS_TMP_PREFIX, strlen(ARTIFACTS_TMP_PREFIX)) == 0)
+            continue;
+        struct stat st;
+        if (!artifacts_entry_stat(root, norm.data, dirfd(d), name, &st))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            v = realloc(v, cap * sizeof *v);
+            if (v == NULL)
+                abort();
+        }
+        v[n].name = strdup(name);
+        if (v[n].name == NULL)
+            abort();
+        v[n].is_dir = S_ISDIR(st.st_mode);
+        v[n].size = (int64_t)st.st_size;
+        n++;
+    }
+    closedir(d);
+    sbuf_free(&norm);
+    *out = artifacts_entries_json(v, n, prefix);
+    for (size_t i = 0; i < n; i++)
+        free(v[i].name);
+    free(v);
+    return 0;
+}
+
+/* ---- reading ---- */
+
+int artifacts_local_open(const char *root, const char *rel, int *fd, uint64_t *size, cerr *e)
+{
+    *fd = -1;
+    sbuf abs = SBUF_INIT;
+    if (path_resolve_under(root, rel, &abs, e) < 0) {
+        sbuf_free(&abs);
+        return -1;
+    }
+    /* O_NOFOLLOW: the resolved path has no links left unless one was
+     * planted since; O_NONBLOCK: a FIFO must not hang the worker. */
+    int f = open(abs.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    int err = errno;
+    sbuf_free(&abs);
+    if (f < 0) {
+        if (err == ENOENT || err == ENOTDIR)
+            return cerr_set(e, CERR_RESOURCE_DOES_NOT_EXIST, "No such file or directory: '%s'",
+                            rel);
+        if (err == ELOOP)
+            return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Invalid path");
+        return cerr_set(e, CERR_INTERNAL_ERROR, "Cannot open artifact '%s': %s", rel,
+                        strerror(err));
+    }
+    struct stat st;
+    if (fstat(f, &st) < 0)
+        st.st_mode = 0;
+    if (!S_ISREG(st.st_mode)) {
+        bool dir = S_ISDIR(st.st_mode);
+        close(f);
+        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Artifact '%s' is %s", rel,
+                        dir ? "a directory" : "not a regular file");
+    }
+    *fd = f;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+/* ---- uploading ---- */
+
+/* mkdir -p of an absolute path whose existing part is already checked. */
+static int artifacts_mkdirs(sbuf *dir, const char *rel, cerr *e)
+{
+    for (char *p = dir->data + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        int rc = mkdir(dir->data, 0777);
+        int err = errno;
+        *p = saved;
+        if (rc < 0 && err != EEXIST) {
+            if (err == ENOTDIR)
+                return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
+                                "Cannot upload '%s': a parent path is a file", rel);
+            return cerr_set(e, CERR_INTERNAL_ERROR, "Cannot create folder for '%s': %s", rel,
+                            strerror(err));
+        }
+        if (saved == '\0')
+            return 0;
+    }
+}
+
+static void artifacts_upload_free(artifacts_upload *u)
+{
+    if (u->fd >= 0)
+        close(u->fd);
+    if (u->dirfd >= 0)
+        close(u->dirfd);
+    free(u->tmp);
+    free(u->name);
+    free(u->rel);
+    free(u);
+}
+
+static char *artifacts_strdup(const char *s)
+{
+    char *d = strdup(s);
+    if (d == NULL)
+        abort();
+    return d;
+}
+
+/* Creates the temporary file in u->dirfd. */
+static int artifacts_upload_tmp(artifacts_upload *u, cerr *e)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        char id[33];
+        ids_hex32(id);
+        sbuf t = SBUF_INIT;
+        sbuf_printf(&t, "%s%.16s", ARTIFACTS_TMP_PREFIX, id);
+        u->fd = openat(u->dirfd, t.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (u->fd >= 0) {
+            u->tmp = sbuf_detach(&t);
+            return 0;
+        }
+        sbuf_free(&t);
+        if (errno != EEXIST)
+            break;
+    }
+    return cerr_set(e, CERR_INTERNAL_ERROR, "Cannot create a file for '%s': %s", u->rel,
+                    strerror(errno));
+}
+
+int artifacts_upload_begin(const char *root, const char *rel, artifacts_upload **out, cerr *e)
+{
+    *out = NULL;
+    sbuf dir = SBUF_INIT, name = SBUF_INIT;
+    artifacts_upload *u = calloc(1, sizeof *u);
+    if (u == NULL)
+        abort();
+    u->fd = u->dirfd = -1;
+    u->rel = artifacts_strdup(rel);
+    int rc = artifacts_split(root, rel, &dir, &name, e);
+    if (rc == 0)
+        rc = artifacts_mkdirs(&dir, rel, e);
+    if (rc == 0) {
+        u->dirfd = open(dir.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (u->dirfd < 0)
+            rc = cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Cannot upload '%s': %s", rel,
+                          strerror(errno));
+    }
+    struct stat st;
+    if (rc == 0 && fstatat(u->dirfd, name.data, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode))
+        rc = cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
+                      "Cannot upload '%s': a directory exists at that path", rel);
+    if (rc == 0) {
+        u->name = sbuf_detach(&name);
+        rc = artifacts_upload_tmp(u, e);
+    }
+    sbuf_free(&dir);
+    sbuf_free(&name);
+    if (rc < 0) {
+        artifacts_upload_free(u);
+        return -1;
+    }
+    *out = u;
+    return 0;
+}
+
+int artifacts_upload_write(artifacts_upload *u, const void *data, size_t n, cerr *e)
+{
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(u->fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return cerr_set(e, CERR_INTERNAL_ERROR, "Cannot write artifact '%s': %s", u->rel,
+                            strerror(errno));
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int artifacts_upload_commit(artifacts_upload *u, cerr *e)
+{
+    int rc = 0;
+    if (fsync(u->fd) < 0 || close(u->fd) < 0)
+        rc = cerr_set(e, CERR_INTERNAL_ERROR, "Cannot save artifact '%s': %s", u->rel,
+                      strerror(errno));
+    u->fd = -1;
+    if (rc == 0 && renameat(u->dirfd, u->tmp, u->dirfd, u->name) < 0)
+        rc = cerr_set(e, errno == EISDIR ? CERR_INVALID_PARAMETER_VALUE : CERR_INTERNAL_ERROR,
+                      "Cannot save artifact '%s': %s", u->rel, strerror(errno));
+    if (rc < 0)
+        unlinkat(u->dirfd, u->tmp, 0);
+    else
+        fsync(u->dirfd); /* best effort: some file systems refuse it on folders */
+    artifacts_upload_free(u);
+    return rc;
+}
+
+void artifacts_upload_abort(artifacts_upload *u)
+{
+    if (u == NULL)
+        return;
+    if (u->tmp != NULL)
+        unlinkat(u->dirfd, u->tmp, 0);
+    artifacts_upload_free(u);
+}
+
+/* ---- deleting ---- */
+
+static int artifacts_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    int rc = (flag == FTW_DP) ? rmdir(path) : unlink(path);
+    return (rc < 0 && errno != ENOENT) ? errno : 0;
+}
+
+int artifacts_local_delete(const char *root, const char *rel, cerr *e)
+{
+    sbuf dir = SBUF_INIT, name = SBUF_INIT;
+    int rc = artifacts_split(root, rel, &dir, &name, e);
+    if (rc == 0) {
+        sbuf_printf(&dir, "/%s", name.data);
+        struct stat st;
+        int err = 0;
+        if (lstat(dir.data, &st) < 0)
+            err = (errno == ENOENT || errno == ENOTDIR) ? 0 : errno;
+        else if (S_ISDIR(st.st_mode)) {
+            int r = nftw(dir.data, artifacts_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+            err = r == -1 ? errno : r;
+        }
+        else if (unlink(dir.data) < 0)
+            err = errno == ENOENT ? 0 : errno;
+        if (err != 0)
+            rc = cerr_set(e, CERR_INTERNAL_ERROR, "Cannot delete artifact '%s': %s", rel,
+                          strerror(err));
+    }
+    sbuf_free(&dir);
+    sbuf_free(&name);
+    return rc;
+}

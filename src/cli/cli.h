@@ -1,0 +1,18 @@
+/* cli.h - the `cairn` command: one function per subcommand (cli_<name>),
+ * each taking its own argv (argv[0] is the subcommand's name) and returning
+ * the process exit status: 0 success, 1 failure at run time, 2 bad usage. */
+#ifndef CAIRN_CLI_H
+#define CAIRN_CLI_H
+
+#define CAIRN_VERSION "0.1.0"
+/* The MLflow release whose REST API and schema Cairn implements. */
+#define CAIRN_MLFLOW_VERSION "2.9.2"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+int cli_server(int argc, char **argv);
+void cli_server_help(void);
+
+#endif

@@ -1,0 +1,265 @@
+/* server.c - `cairn server`: options, start-up, and clean shutdown.
+ *
+ * Options take the names `mlflow server` users know. Each value comes from,
+ * in rising priority: the built-in default, MLFLOW_<NAME>, CAIRN_<NAME>, the
+ * command-line flag. Start-up opens the store, creates the artifacts
+ * destination, starts the HTTP server and prints one "listening on" line
+ * to stderr. SIGINT and SIGTERM are blocked in every thread and taken by
+ * sigwait() in the main thread, so shutdown runs in ordinary code: stop
+ * HTTP (in-flight requests finish), close the store, exit 0. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../http/http.h"
+#include "../store/store.h"
+#include "../util/misc.h"
+#include "../util/sbuf.h"
+#include "cli.h"
+
+enum { OPT_HOST, OPT_PORT, OPT_STORE, OPT_DEST, OPT_ROOT, OPT_WORKERS, OPT_LOG, OPT_COUNT };
+
+typedef struct {
+    const char *flag;   /* long option */
+    int short_flag;     /* 0: none */
+    const char *env;    /* suffix of MLFLOW_ and CAIRN_ */
+    bool mlflow_env;    /* also read MLFLOW_<env> */
+    const char *def;
+    const char *meta;
+    const char *help;
+} cli_opt;
+
+static const cli_opt cli_server_opts[OPT_COUNT] = {
+    [OPT_HOST] = {"host", 'h', "HOST", true, "127.0.0.1", "HOST",
+                  "Address to listen on; 0.0.0.0 or :: for every interface."},
+    [OPT_PORT] = {"port", 'p', "PORT", true, "5000", "PORT",
+                  "TCP port; 0 picks a free one (printed at start-up)."},
+    [OPT_STORE] = {"backend-store-uri", 0, "BACKEND_STORE_URI", true, "sqlite:///mlflow.db", "URI",
+                   "Metadata store, e.g. sqlite:///rel/path.db or sqlite:////abs/path.db."},
+    [OPT_DEST] = {"artifacts-destination", 0, "ARTIFACTS_DESTINATION", true, "./mlartifacts",
+                  "DIR", "Local folder behind mlflow-artifacts:/ (created if missing)."},
+    [OPT_ROOT] = {"default-artifact-root", 0, "DEFAULT_ARTIFACT_ROOT", true, "mlflow-artifacts:/",
+                  "URI", "Artifact location given to new experiments."},
+    [OPT_WORKERS] = {"workers", 'w', "WORKERS", true, "4", "N",
+                     "HTTP worker threads (1..1024)."},
+    [OPT_LOG] = {"log-level", 0, "LOG_LEVEL", false, "info", "LEVEL",
+                 "debug, info, warn or error."},
+};
+
+enum { OPT_HELP = OPT_COUNT, OPT_SERVE_ARTIFACTS };
+
+void cli_server_help(void)
+{
+    printf("usage: cairn server [options]\n\n"
+           "Run the MLflow-compatible tracking server (REST API of MLflow %s) with the\n"
+           "artifact proxy. Each option also reads CAIRN_<NAME> or MLFLOW_<NAME> from the\n"
+           "environment (the flag wins, then CAIRN_, then MLFLOW_).\n\nOptions:\n",
+           CAIRN_MLFLOW_VERSION);
+    for (int i = 0; i < OPT_COUNT; i++) {
+        const cli_opt *o = &cli_server_opts[i];
+        char left[64];
+        if (o->short_flag)
+            snprintf(left, sizeof left, "-%c, --%s %s", o->short_flag, o->flag, o->meta);
+        else
+            snprintf(left, sizeof left, "    --%s %s", o->flag, o->meta);
+        printf("  %-32s %s\n", left, o->help);
+        printf("  %-32s default %s; env %s%s%sCAIRN_%s\n", "", o->def, o->mlflow_env ? "MLFLOW_" : "",
+               o->mlflow_env ? o->env : "", o->mlflow_env ? ", " : "", o->env);
+    }
+    printf("  %-32s %s\n", "    --serve-artifacts", "Accepted for mlflow compatibility: always on.");
+    printf("  %-32s %s\n", "    --help", "Show this help.");
+    printf("\nSIGINT or SIGTERM stops the server cleanly (exit status 0).\n"
+           "See docs/CONFIGURATION.md for limits and details.\n");
+}
+
+/* Defaults, then MLFLOW_*, then CAIRN_*. */
+static void cli_server_env(const char *val[OPT_COUNT])
+{
+    for (int i = 0; i < OPT_COUNT; i++) {
+        const cli_opt *o = &cli_server_opts[i];
+        val[i] = o->def;
+        char name[64];
+        const char *v;
+        snprintf(name, sizeof name, "MLFLOW_%s", o->env);
+        if (o->mlflow_env && (v = getenv(name)) != NULL && v[0] != '\0')
+            val[i] = v;
+        snprintf(name, sizeof name, "CAIRN_%s", o->env);
+        if ((v = getenv(name)) != NULL && v[0] != '\0')
+            val[i] = v;
+    }
+}
+
+static int cli_usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "cairn server: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'cairn server --help'.\n");
+    return CLI_EXIT_USAGE;
+}
+
+/* Returns -1 to go on, or an exit status (help shown, or bad usage). */
+static int cli_server_flags(int argc, char **argv, const char *val[OPT_COUNT])
+{
+    struct option longs[OPT_COUNT + 3];
+    for (int i = 0; i < OPT_COUNT; i++)
+        longs[i] = (struct option){cli_server_opts[i].flag, required_argument, NULL, i};
+    longs[OPT_COUNT] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    longs[OPT_COUNT + 1] = (struct option){"serve-artifacts", no_argument, NULL, OPT_SERVE_ARTIFACTS};
+    longs[OPT_COUNT + 2] = (struct option){NULL, 0, NULL, 0};
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h:p:w:", longs, NULL)) != -1) {
+        if (c == OPT_HELP) {
+            cli_server_help();
+            return CLI_EXIT_OK;
+        }
+        if (c == OPT_SERVE_ARTIFACTS)
+            continue;
+        if (c == ':')
+            return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+        if (c == '?')
+            return cli_usage_error("unknown option '%s'", argv[optind - 1]);
+        for (int i = 0; i < OPT_COUNT; i++)
+            if (c == i || (cli_server_opts[i].short_flag && c == cli_server_opts[i].short_flag))
+                val[i] = optarg;
+    }
+    if (optind < argc)
+        return cli_usage_error("unexpected argument '%s'", argv[optind]);
+    return -1;
+}
+
+static bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (s[0] < '0' || s[0] > '9' || errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+static bool cli_parse_level(const char *s, log_level *out)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (log_level)i;
+            return true;
+        }
+    return false;
+}
+
+/* mkdir -p dir, then its canonical absolute path (heap) or NULL. */
+static char *cli_make_destination(const char *dest)
+{
+    if (strncmp(dest, "file://", 7) == 0)
+        dest += 7;
+    sbuf p = SBUF_INIT;
+    sbuf_puts(&p, dest);
+    for (size_t i = 1; i <= p.len; i++) {
+        if (p.data[i] != '/' && p.data[i] != '\0')
+            continue;
+        char saved = p.data[i];
+        p.data[i] = '\0';
+        if (mkdir(p.data, 0777) < 0 && errno != EEXIST) {
+            fprintf(stderr, "cairn server: cannot create artifacts destination '%s': %s\n",
+                    p.data, strerror(errno));
+            sbuf_free(&p);
+            return NULL;
+        }
+        p.data[i] = saved;
+    }
+    char *real = realpath(p.data, NULL);
+    if (real == NULL)
+        fprintf(stderr, "cairn server: artifacts destination '%s': %s\n", p.data,
+                strerror(errno));
+    sbuf_free(&p);
+    return real;
+}
+
+/* Blocks until SIGINT or SIGTERM; returns the signal. */
+static int cli_wait_signal(const sigset_t *set)
+{
+    int sig = 0;
+    while (sigwait(set, &sig) != 0)
+        ;
+    return sig;
+}
+
+static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned workers)
+{
+    const char *dest_arg = val[OPT_DEST];
+    if (strstr(dest_arg, "://") != NULL && strncmp(dest_arg, "file://", 7) != 0) {
+        fprintf(stderr, "cairn server: --artifacts-destination must be a local folder "
+                        "(remote stores are not supported yet): %s\n", dest_arg);
+        return CLI_EXIT_USAGE;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    /* Before any thread starts, so every thread inherits the mask. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char *dest = cli_make_destination(dest_arg);
+    if (dest == NULL)
+        return CLI_EXIT_FAIL;
+    cerr e;
+    cerr_clear(&e);
+    store *st = NULL;
+    if (store_open(val[OPT_STORE], val[OPT_ROOT], &st, &e) < 0) {
+        fprintf(stderr, "cairn server: cannot open backend store '%s': %s\n", val[OPT_STORE], e.msg);
+        free(dest);
+        return CLI_EXIT_FAIL;
+    }
+    http_config cfg = {val[OPT_HOST], port, workers, {st, dest}};
+    http_server *srv = NULL;
+    if (http_server_start(&cfg, &srv, &e) < 0) {
+        fprintf(stderr, "cairn server: %s\n", e.msg);
+        store_close(st);
+        free(dest);
+        return CLI_EXIT_FAIL;
+    }
+    bool v6 = strchr(val[OPT_HOST], ':') != NULL;
+    log_msg(LOG_INFO, "listening on http://%s%s%s:%u (workers %u, store %s, artifacts %s)",
+            v6 ? "[" : "", val[OPT_HOST], v6 ? "]" : "", http_server_port(srv), workers,
+            val[OPT_STORE], dest);
+    int sig = cli_wait_signal(&set);
+    log_msg(LOG_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    http_server_stop(srv);
+    store_close(st);
+    free(dest);
+    log_msg(LOG_INFO, "stopped");
+    return CLI_EXIT_OK;
+}
+
+int cli_server(int argc, char **argv)
+{
+    const char *val[OPT_COUNT];
+    cli_server_env(val);
+    int rc = cli_server_flags(argc, argv, val);
+    if (rc >= 0)
+        return rc;
+    unsigned port, workers;
+    log_level level;
+    if (!cli_parse_uint(val[OPT_PORT], 0, 65535, &port))
+        return cli_usage_error("invalid port '%s' (0..65535)", val[OPT_PORT]);
+    if (!cli_parse_uint(val[OPT_WORKERS], 1, 1024, &workers))
+        return cli_usage_error("invalid worker count '%s' (1..1024)", val[OPT_WORKERS]);
+    if (!cli_parse_level(val[OPT_LOG], &level))
+        return cli_usage_error("invalid log level '%s' (debug, info, warn, error)", val[OPT_LOG]);
+    for (int i = 0; i < OPT_COUNT; i++)
+        if (val[i][0] == '\0')
+            return cli_usage_error("option '--%s' must not be empty", cli_server_opts[i].flag);
+    log_set_level(level);
+    return cli_server_run(val, port, workers);
+}

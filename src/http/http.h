@@ -1,0 +1,43 @@
+/* http.h - the HTTP server: libmicrohttpd in front of api/ and artifacts/.
+ *
+ * Serves GET /health, MLflow's REST API under /api/2.0/mlflow/ and
+ * /ajax-api/2.0/mlflow/ (dispatched through api_route_find), and the
+ * mlflow-artifacts proxy under /api/2.0/mlflow-artifacts/artifacts (and its
+ * /ajax-api/ twin), which streams uploads and downloads to and from the
+ * artifacts destination with constant memory. The server runs its own
+ * threads (a pool of `workers` polling threads); http_server_start returns
+ * as soon as it listens. */
+#ifndef CAIRN_HTTP_H
+#define CAIRN_HTTP_H
+
+#include "../api/api.h"
+#include "../util/err.h"
+
+/* Largest JSON request body accepted (bytes); larger ones get 413 without
+ * being buffered. MLflow's biggest legitimate request, log-batch, is
+ * limited to 1 MB by MLflow itself. */
+#define CAIRN_MAX_JSON_BODY (16u * 1024 * 1024)
+
+/* Per-connection memory for the request line, headers and read buffer;
+ * it bounds the size of a GET URL and the chunk size of uploads. */
+#define CAIRN_HTTP_CONN_MEMORY (256u * 1024)
+
+/* A connection idle this long (seconds) is closed. */
+#define CAIRN_HTTP_IDLE_TIMEOUT 300
+
+typedef struct http_config {
+    const char *host;    /* numeric address or name, e.g. "127.0.0.1", "::" */
+    unsigned port;       /* 0 picks a free port: see http_server_port */
+    unsigned workers;    /* polling threads, >= 1 */
+    api_ctx api;         /* shared by every request; must outlive the server */
+} http_config;
+
+typedef struct http_server http_server;
+
+int http_server_start(const http_config *cfg, http_server **out, cerr *e);
+/* The port actually bound. */
+unsigned http_server_port(const http_server *s);
+/* Stops accepting, finishes the threads, frees s. */
+void http_server_stop(http_server *s);
+
+#endif

@@ -1,0 +1,83 @@
+/* internal.h - what the files of http/ share: the per-request state and
+ * the request-parsing, response and proxy helpers. Not for other layers. */
+#ifndef CAIRN_HTTP_INTERNAL_H
+#define CAIRN_HTTP_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../api/api.h"
+#include "../artifacts/local.h"
+#include "../util/err.h"
+#include "../util/sbuf.h"
+
+typedef enum {
+    HTTP_HEALTH,
+    HTTP_API,           /* /api/2.0/mlflow/... */
+    HTTP_PROXY_LIST,    /* GET  mlflow-artifacts/artifacts?path= */
+    HTTP_PROXY_GET,     /* GET  mlflow-artifacts/artifacts/<path> */
+    HTTP_PROXY_PUT,     /* PUT  mlflow-artifacts/artifacts/<path> */
+    HTTP_PROXY_DELETE,  /* DELETE mlflow-artifacts/artifacts/<path> */
+} http_kind;
+
+/* One request, from its headers to its completion (MHD's *req_cls). */
+typedef struct http_req {
+    http_kind kind;
+    bool is_get;               /* GET or HEAD */
+    bool responded;            /* a response was queued early */
+    const api_route *route;    /* HTTP_API */
+    char *rel;                 /* HTTP_PROXY_*: artifact path (URL-decoded once) */
+    sbuf body;                 /* HTTP_API: the body, up to CAIRN_MAX_JSON_BODY */
+    uint64_t body_len;         /* bytes received, even past the cap */
+    artifacts_upload *upload;  /* HTTP_PROXY_PUT while receiving */
+    bool failed;               /* an upload error met while receiving: err */
+    unsigned fail_status;      /* refused at the headers: status, code, err.msg */
+    const char *fail_code;
+    cerr err;
+} http_req;
+
+/* ---- request.c ---- */
+
+/* MHD unescape callback: %XX decoding, except that %00 is left as is so a
+ * decoded string never hides an embedded NUL (path checks refuse it). */
+size_t http_unescape(void *cls, struct MHD_Connection *c, char *s);
+/* The query string as MLflow's handlers see it: key -> string, a repeated
+ * key (or key[] / key[N]) -> array of strings. Returns the number of keys
+ * given (0: no query string). *out is a new object. */
+size_t http_args_from_query(struct MHD_Connection *c, json_t **out);
+/* A JSON body: empty or null -> {}, a JSON string holding JSON (old
+ * clients double-encode) is decoded again; anything but an object is
+ * INVALID_PARAMETER_VALUE. */
+int http_args_from_body(const char *data, size_t len, json_t **out, cerr *e);
+/* MLflow 2.9's _validate_content_type for POST/PUT: application/json. */
+int http_check_json_content_type(struct MHD_Connection *c, cerr *e);
+/* Content-Length, or -1 when absent (chunked) or unparsable. */
+int64_t http_content_length(struct MHD_Connection *c);
+
+/* ---- response.c ---- */
+
+/* A JSON string that never fails: bytes that are not UTF-8 become U+FFFD. */
+json_t *http_json_string(const char *s);
+/* Queue obj (stolen) as application/json. */
+enum MHD_Result http_send_json(struct MHD_Connection *c, unsigned status, json_t *obj);
+enum MHD_Result http_send_error(struct MHD_Connection *c, unsigned status, const char *code_name,
+                                const char *msg);
+/* MLflow's error body with MLflow's status for e->code. */
+enum MHD_Result http_send_cerr(struct MHD_Connection *c, const cerr *e);
+enum MHD_Result http_send_text(struct MHD_Connection *c, unsigned status, const char *text);
+/* Streams fd (taken over: closed by MHD) as a file download. */
+enum MHD_Result http_send_file(struct MHD_Connection *c, int fd, uint64_t size, const char *name);
+
+/* ---- proxy.c: the mlflow-artifacts service ---- */
+
+/* Called with the headers: starts an upload, so bad paths are refused
+ * before any byte of the body is read. */
+int http_proxy_begin(const api_ctx *ctx, http_req *r, cerr *e);
+/* Called with each chunk of the body. */
+void http_proxy_data(http_req *r, const char *data, size_t n);
+/* Called once the whole request is in. */
+enum MHD_Result http_proxy_finish(const api_ctx *ctx, struct MHD_Connection *c, http_req *r);
+
+#endif

@@ -1,0 +1,153 @@
+/* response.c - queueing responses: JSON bodies, MLflow error bodies, plain
+ * text, and streamed file downloads. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "../util/misc.h"
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t http_utf8_seq(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned min;
+    if ((c & 0xE0) == 0xC0) { n = 2; min = 0x80; c &= 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { n = 3; min = 0x800; c &= 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { n = 4; min = 0x10000; c &= 0x07; }
+    else return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+json_t *http_json_string(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j != NULL)
+        return j;
+    sbuf b = SBUF_INIT;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = http_utf8_seq(p);
+        if (n == 0) {
+            sbuf_puts(&b, "\xEF\xBF\xBD");
+            p++;
+        } else {
+            sbuf_append(&b, (const char *)p, n);
+            p += n;
+        }
+    }
+    j = json_string(sbuf_str(&b));
+    sbuf_free(&b);
+    return j ? j : json_string("");
+}
+
+static enum MHD_Result http_queue(struct MHD_Connection *c, unsigned status, char *body,
+                                  size_t len, const char *type)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result rc = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+enum MHD_Result http_send_json(struct MHD_Connection *c, unsigned status, json_t *obj)
+{
+    char *body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    if (body == NULL)
+        return http_send_error(c, 500, "INTERNAL_ERROR", "Cannot encode the response");
+    return http_queue(c, status, body, strlen(body), "application/json");
+}
+
+enum MHD_Result http_send_error(struct MHD_Connection *c, unsigned status, const char *code_name,
+                                const char *msg)
+{
+    if (status >= 500)
+        log_msg(LOG_WARN, "%u %s: %s", status, code_name, msg);
+    json_t *o = json_object();
+    json_object_set_new(o, "error_code", json_string(code_name));
+    json_object_set_new(o, "message", http_json_string(msg));
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (body == NULL)
+        return MHD_NO;
+    return http_queue(c, status, body, strlen(body), "application/json");
+}
+
+enum MHD_Result http_send_cerr(struct MHD_Connection *c, const cerr *e)
+{
+    return http_send_error(c, (unsigned)cerr_http_status(e->code), cerr_code_name(e->code),
+                           e->msg);
+}
+
+enum MHD_Result http_send_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+    char *body = strdup(text);
+    if (body == NULL)
+        abort();
+    return http_queue(c, status, body, strlen(body), "text/plain; charset=utf-8");
+}
+
+/* MLflow's _guess_mime_type: its TEXT_EXTENSIONS (and MLmodel, MLproject)
+ * are text/plain; a few common binary types; else application/octet-stream. */
+static const char *http_mime_type(const char *name)
+{
+    static const char *text[] = {"txt", "log", "err", "cfg", "conf", "cnf", "cf", "ini",
+                                 "properties", "prop", "hocon", "toml", "yaml", "yml", "xml",
+                                 "json", "js", "py", "py3", "csv", "tsv", "md", "rst",
+                                 "MLmodel", "mlproject", "MLproject"};
+    static const struct { const char *ext, *type; } known[] = {
+        {"png", "image/png"},   {"jpg", "image/jpeg"},       {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},   {"bmp", "image/bmp"},        {"svg", "image/svg+xml"},
+        {"html", "text/html"},  {"htm", "text/html"},        {"pdf", "application/pdf"},
+        {"zip", "application/zip"}, {"tar", "application/x-tar"},
+    };
+    const char *dot = strrchr(name, '.');
+    const char *ext = (dot && dot != name) ? dot + 1 : name;
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+        if (strcmp(ext, text[i]) == 0)
+            return "text/plain";
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcasecmp(ext, known[i].ext) == 0)
+            return known[i].type;
+    return "application/octet-stream";
+}
+
+enum MHD_Result http_send_file(struct MHD_Connection *c, int fd, uint64_t size, const char *name)
+{
+    struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
+    if (resp == NULL) {
+        close(fd);
+        return http_send_error(c, 500, "INTERNAL_ERROR", "Cannot stream the artifact");
+    }
+    /* The file name goes into a quoted header value: keep it to safe ASCII. */
+    sbuf cd = SBUF_INIT;
+    sbuf_puts(&cd, "attachment; filename=\"");
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        sbuf_putc(&cd, (*p < 0x20 || *p >= 0x7F || *p == '"' || *p == '\\') ? '_' : (char)*p);
+    sbuf_putc(&cd, '"');
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, http_mime_type(name));
+    MHD_add_response_header(resp, "Content-Disposition", sbuf_str(&cd));
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    sbuf_free(&cd);
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}

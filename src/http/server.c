@@ -1,0 +1,335 @@
+/* server.c - the libmicrohttpd daemon and the request life cycle.
+ *
+ * MHD calls http_access several times per request: once with the headers
+ * (we route, check what can be checked, and may answer at once so a bad
+ * request's body is never read), once per chunk of body, and once more at
+ * the end (we run the handler and answer). http_completed frees the
+ * request's state whatever happened, removing a half-written upload.
+ *
+ * Threads: MHD's internal polling with a pool of `workers` threads (epoll
+ * on Linux). A handler blocks only its own worker; the store is shared and
+ * thread-safe. Thread-per-connection was not chosen: it costs a thread per
+ * idle keep-alive client and buys nothing for short JSON requests. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/misc.h"
+#include "internal.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    api_ctx api;
+    unsigned port;
+};
+
+static const char *const http_api_prefixes[] = {"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"};
+static const char *const http_proxy_prefixes[] = {"/api/2.0/mlflow-artifacts/artifacts",
+                                                  "/ajax-api/2.0/mlflow-artifacts/artifacts"};
+
+static const char *http_strip(const char *url, const char *const *prefixes)
+{
+    for (int i = 0; i < 2; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(url, prefixes[i], n) == 0)
+            return url + n;
+    }
+    return NULL;
+}
+
+/* Records the answer to a request refused before its body: see http_access. */
+static void http_fail(http_req *r, unsigned status, const char *code, const char *msg)
+{
+    r->fail_status = status;
+    r->fail_code = code;
+    snprintf(r->err.msg, sizeof r->err.msg, "%s", msg);
+}
+
+static void http_fail_cerr(http_req *r, const cerr *e)
+{
+    http_fail(r, (unsigned)cerr_http_status(e->code), cerr_code_name(e->code), e->msg);
+}
+
+static void http_fail_method(http_req *r)
+{
+    /* Flask answers 405 here; the wording is werkzeug's. */
+    http_fail(r, MHD_HTTP_METHOD_NOT_ALLOWED, "BAD_REQUEST",
+              "The method is not allowed for the requested URL.");
+}
+
+static void http_fail_too_big(http_req *r)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "Request body exceeds the limit of %u bytes", CAIRN_MAX_JSON_BODY);
+    http_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "INVALID_PARAMETER_VALUE", msg);
+}
+
+/* Sets r->kind for a mlflow-artifacts URL; returns false for 405. */
+static bool http_route_proxy(http_req *r, const char *rest, const char *method)
+{
+    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
+        r->kind = HTTP_PROXY_LIST;
+        return r->is_get;
+    }
+    if (strcmp(method, "PUT") == 0)
+        r->kind = HTTP_PROXY_PUT;
+    else if (strcmp(method, "DELETE") == 0)
+        r->kind = HTTP_PROXY_DELETE;
+    else if (r->is_get)
+        r->kind = HTTP_PROXY_GET;
+    else
+        return false;
+    r->rel = strdup(rest + 1);
+    if (r->rel == NULL)
+        abort();
+    return true;
+}
+
+static void http_begin_api(struct MHD_Connection *c, const char *url, const char *method,
+                           const char *rest, http_req *r)
+{
+    bool known = false;
+    cerr e;
+    cerr_clear(&e);
+    r->kind = HTTP_API;
+    r->route = api_route_find(r->is_get ? "GET" : method, rest, &known);
+    if (r->route == NULL) {
+        if (known) {
+            http_fail_method(r);
+        } else {
+            sbuf m = SBUF_INIT;
+            sbuf_printf(&m, "No API endpoint at %.200s", url);
+            http_fail(r, MHD_HTTP_NOT_FOUND, "ENDPOINT_NOT_FOUND", sbuf_str(&m));
+            sbuf_free(&m);
+        }
+    } else if (strcmp(method, "POST") == 0 && http_check_json_content_type(c, &e) < 0) {
+        http_fail_cerr(r, &e);
+    } else if (http_content_length(c) > (int64_t)CAIRN_MAX_JSON_BODY) {
+        http_fail_too_big(r);
+    }
+}
+
+/* First call: route the request and refuse what can be refused already. */
+static void http_begin(http_server *s, struct MHD_Connection *c, const char *url,
+                       const char *method, http_req *r)
+{
+    r->is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    const char *rest;
+    if (strcmp(url, "/health") == 0) {
+        r->kind = HTTP_HEALTH;
+        if (!r->is_get)
+            http_fail_method(r);
+    } else if ((rest = http_strip(url, http_api_prefixes)) != NULL) {
+        http_begin_api(c, url, method, rest, r);
+    } else if ((rest = http_strip(url, http_proxy_prefixes)) != NULL &&
+               (rest[0] == '\0' || rest[0] == '/')) {
+        cerr e;
+        cerr_clear(&e);
+        if (!http_route_proxy(r, rest, method))
+            http_fail_method(r);
+        else if (http_proxy_begin(&s->api, r, &e) < 0)
+            http_fail_cerr(r, &e);
+    } else {
+        sbuf m = SBUF_INIT;
+        sbuf_printf(&m, "No endpoint at %.200s", url);
+        http_fail(r, MHD_HTTP_NOT_FOUND, "ENDPOINT_NOT_FOUND", sbuf_str(&m));
+        sbuf_free(&m);
+    }
+}
+
+/* Does a body follow the headers? */
+static bool http_has_body(struct MHD_Connection *c)
+{
+    return http_content_length(c) > 0 ||
+           MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
+/* Middle calls: one chunk of body each. */
+static void http_data(http_req *r, const char *data, size_t n)
+{
+    r->body_len += n;
+    if (r->kind == HTTP_API) {
+        /* Keep at most the cap; past it, count and drop (answered 413). */
+        if (r->body_len <= CAIRN_MAX_JSON_BODY)
+            sbuf_append(&r->body, data, n);
+        else
+            sbuf_free(&r->body);
+    } else {
+        http_proxy_data(r, data, n);
+    }
+}
+
+static enum MHD_Result http_api_call(http_server *s, struct MHD_Connection *c, http_req *r)
+{
+    cerr e;
+    cerr_clear(&e);
+    api_request req = {NULL, (size_t)r->body_len};
+    /* MLflow: a GET with a query string reads it, anything else the body. */
+    if (!r->is_get || http_args_from_query(c, &req.args) == 0) {
+        json_decref(req.args);
+        req.args = NULL;
+        if (http_args_from_body(sbuf_str(&r->body), r->body.len, &req.args, &e) < 0)
+            return http_send_cerr(c, &e);
+    }
+    json_t *out = NULL;
+    int rc = r->route->fn(&s->api, &req, &out, &e);
+    json_decref(req.args);
+    if (rc < 0) {
+        json_decref(out);
+        return http_send_cerr(c, &e);
+    }
+    return http_send_json(c, MHD_HTTP_OK, out ? out : json_object());
+}
+
+/* Last call: the whole request is in. */
+static enum MHD_Result http_finish(http_server *s, struct MHD_Connection *c, http_req *r)
+{
+    if (r->kind == HTTP_API && r->body_len > CAIRN_MAX_JSON_BODY)
+        http_fail_too_big(r);
+    if (r->fail_status != 0)
+        return http_send_error(c, r->fail_status, r->fail_code, r->err.msg);
+    switch (r->kind) {
+    case HTTP_HEALTH:
+        return http_send_text(c, MHD_HTTP_OK, "OK");
+    case HTTP_API:
+        return http_api_call(s, c, r);
+    default:
+        return http_proxy_finish(&s->api, c, r);
+    }
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
+                                   const char *method, const char *version,
+                                   const char *upload_data, size_t *upload_data_size,
+                                   void **req_cls)
+{
+    (void)version;
+    http_req *r = *req_cls;
+    if (r == NULL) {
+        r = calloc(1, sizeof *r);
+        if (r == NULL)
+            abort();
+        *req_cls = r;
+        http_begin(cls, c, url, method, r);
+        /* A refused request with a body is answered now, so the body is
+         * never read (MHD then closes the connection); one without a body
+         * is answered at the last call, which keeps the connection alive. */
+        if (r->fail_status != 0 && http_has_body(c)) {
+            r->responded = true;
+            return http_send_error(c, r->fail_status, r->fail_code, r->err.msg);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!r->responded && r->fail_status == 0)
+            http_data(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->responded)
+        return MHD_YES;
+    r->responded = true;
+    return http_finish(cls, c, r);
+}
+
+static void http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    http_req *r = *req_cls;
+    if (r == NULL)
+        return;
+    if (r->upload != NULL) {
+        log_msg(LOG_INFO, "upload of '%s' abandoned (code %d)", r->rel, (int)toe);
+        artifacts_upload_abort(r->upload);
+    }
+    free(r->rel);
+    sbuf_free(&r->body);
+    free(r);
+    *req_cls = NULL;
+}
+
+static void http_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[1024];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_msg(LOG_WARN, "http: %s", line);
+}
+
+/* Resolves host (numeric or name) to the first address getaddrinfo gives. */
+static int http_address(const char *host, unsigned port, struct sockaddr_storage *ss,
+                        socklen_t *len, cerr *e)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    char service[16];
+    snprintf(service, sizeof service, "%u", port);
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0 || res == NULL)
+        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Cannot resolve host '%s': %s", host,
+                        gai_strerror(rc));
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+int http_server_start(const http_config *cfg, http_server **out, cerr *e)
+{
+    *out = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (http_address(cfg->host, cfg->port, &ss, &sslen, e) < 0)
+        return -1;
+    http_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        abort();
+    s->api = cfg->api;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    unsigned workers = cfg->workers ? cfg->workers : 1;
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, http_access, s,
+        MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, workers,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CAIRN_HTTP_CONN_MEMORY,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CAIRN_HTTP_IDLE_TIMEOUT,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,
+        MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        free(s);
+        return cerr_set(e, CERR_INTERNAL_ERROR,
+                        "Cannot listen on %s port %u (address in use or not permitted?)",
+                        cfg->host, cfg->port);
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : cfg->port;
+    *out = s;
+    return 0;
+}
+
+unsigned http_server_port(const http_server *s) { return s->port; }
+
+void http_server_stop(http_server *s)
+{
+    if (s == NULL)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}
