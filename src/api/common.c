@@ -1,6 +1,7 @@
 /* common.c - helpers shared by the api/ handlers. */
 #include "common.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,27 @@ int api_max_results(const json_t *args, int64_t min, int64_t *out, cerr *e)
                         "Invalid value for max_results. It must be at most %d, but got %lld",
                         SEARCH_MAX_RESULTS_THRESHOLD, (long long)*out);
     return 0;
+}
+
+static json_t *api_id_string(const json_t *v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+    return json_string(buf);
+}
+
+void api_stringify_experiment_ids(json_t *args)
+{
+    json_t *id = json_object_get(args, "experiment_id");
+    if (json_is_integer(id))
+        json_object_set_new(args, "experiment_id", api_id_string(id));
+    json_t *ids = json_object_get(args, "experiment_ids");
+    size_t i;
+    json_t *item;
+    json_array_foreach(ids, i, item) {
+        if (json_is_integer(item))
+            json_array_set_new(ids, i, api_id_string(item));
+    }
 }
 
 json_t *api_empty(void) { return json_object(); }

@@ -25,6 +25,11 @@ int api_view_type(const json_t *args, const char *field, store_view *out, cerr *
  * must lie in 0 (runs) or 1 (experiments) .. SEARCH_MAX_RESULTS_THRESHOLD. */
 int api_max_results(const json_t *args, int64_t min, int64_t *out, cerr *e);
 
+/* MLflow's parse_dict turns numeric experiment_id / experiment_ids into
+ * strings before protobuf parsing (old clients send numbers); do the same,
+ * in place. */
+void api_stringify_experiment_ids(json_t *args);
+
 /* {} : MLflow's empty response message. */
 json_t *api_empty(void);
 

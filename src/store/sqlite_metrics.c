@@ -259,7 +259,7 @@ int store_metric_history(store *st, const char *run_id, const char *key, int64_t
         return -1;
     sqlite3_stmt *s = sqlite_prep(c,
                                   "SELECT key, value, timestamp, step, is_nan FROM metrics "
-                                  "WHERE run_uuid = ? AND key = ? "
+                                  "WHERE run_uuid = ? AND +key = ? "
                                   "ORDER BY step, timestamp, value LIMIT ? OFFSET ?",
                                   e);
     int rc = s ? sqlite_bindf(c, s, e, "ttii", run_id, key, limit, offset) : -1;

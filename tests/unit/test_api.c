@@ -134,7 +134,7 @@ static const struct error_case {
     {api_runs_update, "{\"run_id\": \"$RUN\", \"end_time\": [1]}", CERR_INVALID_PARAMETER_VALUE, "end_time"},
     {api_runs_search, "{\"experiment_ids\": [\"$EXP\"], \"max_results\": 50001}", CERR_INVALID_PARAMETER_VALUE, "50000"},
     {api_runs_search, "{\"experiment_ids\": [\"$EXP\"], \"max_results\": -1}", CERR_INVALID_PARAMETER_VALUE, "max_results"},
-    {api_runs_search, "{\"experiment_ids\": [1]}", CERR_INVALID_PARAMETER_VALUE, "experiment_ids"},
+    {api_runs_search, "{\"experiment_ids\": [true]}", CERR_INVALID_PARAMETER_VALUE, "experiment_ids"},
     {api_runs_search, "{\"experiment_ids\": [\"$EXP\"], \"filter\": \"metrics.a > 1 or metrics.b < 2\"}", CERR_INVALID_PARAMETER_VALUE, ""},
     {api_runs_log_metric, "{\"run_id\": \"$RUN\", \"key\": \"m\", \"timestamp\": 1}", CERR_INVALID_PARAMETER_VALUE, "'value'"},
     {api_runs_log_metric, "{\"run_id\": \"$RUN\", \"key\": \"m\", \"value\": 1}", CERR_INVALID_PARAMETER_VALUE, "'timestamp'"},
@@ -261,6 +261,23 @@ static void test_search_and_lifecycle(void **state)
     json_decref(out);
 }
 
+/* Old clients send experiment ids as numbers; MLflow stringifies them. */
+static void test_numeric_experiment_ids(void **state)
+{
+    fixture *f = *state;
+    json_t *out;
+    char body[96];
+    snprintf(body, sizeof body, "{\"experiment_ids\": [%s]}", f->exp_id);
+    call_ok(f, api_runs_search, body, &out);
+    assert_int_equal(json_array_size(json_object_get(out, "runs")), 1);
+    json_decref(out);
+    snprintf(body, sizeof body, "{\"experiment_id\": %s}", f->exp_id);
+    call_ok(f, api_experiments_get, body, &out);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(out, "experiment"), "name")),
+                        "exp");
+    json_decref(out);
+}
+
 static void test_routes(void **state)
 {
     (void)state;
@@ -281,6 +298,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_and_read_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_and_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_and_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_numeric_experiment_ids, setup, teardown),
         cmocka_unit_test(test_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
