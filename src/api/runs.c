@@ -111,6 +111,18 @@ int api_runs_restore(const api_ctx *ctx, const api_request *req, json_t **out, c
     return 0;
 }
 
+static int runs_require_list(const json_t *args, const char *key, cerr *e)
+{
+    json_t *v = json_object_get(args, key);
+    if (v == NULL || json_is_null(v) || json_is_array(v))
+        return 0;
+    return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
+                    "Invalid value %.200s for parameter '%s' supplied. Hint: Value was of type "
+                    "'%s'. See the API docs for more information about request parameters.",
+                    json_is_string(v) ? json_string_value(v) : "(not a list)", key,
+                    json_is_string(v) ? "str" : "object");
+}
+
 int api_runs_search(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
 {
     api_stringify_experiment_ids(req->args);
@@ -119,6 +131,11 @@ int api_runs_search(const api_ctx *ctx, const api_request *req, json_t **out, ce
         jsonx_string(req->args, "page_token", &q.page_token, e) < 0 ||
         api_view_type(req->args, "run_view_type", &q.view, e) < 0 ||
         api_max_results(req->args, 0, &q.max_results, e) < 0)
+        return -1;
+    /* runs/search is POST only: repeated fields must be JSON lists, as
+     * protobuf requires (a bare string is MLflow's "Invalid value"). */
+    if (runs_require_list(req->args, "experiment_ids", e) < 0 ||
+        runs_require_list(req->args, "order_by", e) < 0)
         return -1;
     if (jsonx_strings(req->args, "experiment_ids", &q.experiment_ids, &q.nexperiment_ids, e) < 0)
         return -1;

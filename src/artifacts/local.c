@@ -81,7 +81,8 @@ static bool artifacts_entry_stat(const char *root, const char *rel, int dfd, con
 
 static json_t *artifacts_entries_json(artifacts_entry *v, size_t n, const char *prefix)
 {
-    qsort(v, n, sizeof *v, artifacts_entry_cmp);
+    if (n > 1) /* qsort(NULL, 0) is undefined behaviour */
+        qsort(v, n, sizeof *v, artifacts_entry_cmp);
     json_t *arr = json_array();
     sbuf p = SBUF_INIT;
     for (size_t i = 0; i < n; i++) {

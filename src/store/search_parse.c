@@ -43,6 +43,7 @@ typedef struct parser {
     items it;
     search_flavor flavor;
     size_t nvalues; /* list values so far, for SEARCH_MAX_VALUES */
+    size_t *close;  /* owned; see match_parens() */
 } parser;
 
 static void items_push(items *it, item x)
@@ -77,18 +78,23 @@ static size_t ident_end(const parser *p, size_t i)
     return j;
 }
 
-/* The token index of the ')' closing the '(' at i, or 0 if none. */
-static size_t paren_end(const parser *p, size_t i)
+/* For every '(' the index of its ')' (0 if it has none), in one pass so
+ * that a filter of a million '(' costs no more than one of a million 'a'. */
+static void match_parens(parser *p)
 {
-    size_t depth = 0;
-    for (size_t j = i; j < p->toks.n; j++) {
+    size_t n = p->toks.n, depth = 0;
+    size_t *open = malloc((n + 1) * sizeof *open);
+    p->close = calloc(n + 1, sizeof *p->close);
+    if (open == NULL || p->close == NULL)
+        abort();
+    for (size_t j = 0; j < n; j++) {
         search_tok_kind k = tok_at(p, j)->kind;
         if (k == SEARCH_TOK_LPAREN)
-            depth++;
-        else if (k == SEARCH_TOK_RPAREN && --depth == 0)
-            return j;
+            open[depth++] = j;
+        else if (k == SEARCH_TOK_RPAREN && depth > 0)
+            p->close[open[--depth]] = j;
     }
-    return 0;
+    free(open);
 }
 
 static int is_keyword(const parser *p, const search_tok *t)
@@ -122,11 +128,11 @@ static size_t group_one(parser *p, size_t i)
     } else if (t->kind == SEARCH_TOK_CMP) {
         x.kind = IT_CMP;
     } else if (t->kind == SEARCH_TOK_LPAREN) {
-        size_t close = paren_end(p, i);
-        if (close) {
-            const search_tok *c = tok_at(p, close);
-            x = (item){IT_PAREN, t->off, c->off + c->len - t->off, i + 1, close, t->kind};
-            next = close + 1;
+        size_t rp = p->close[i];
+        if (rp) {
+            const search_tok *c = tok_at(p, rp);
+            x = (item){IT_PAREN, t->off, c->off + c->len - t->off, i + 1, rp, t->kind};
+            next = rp + 1;
         }
     }
     items_push(&p->it, x);
@@ -135,6 +141,7 @@ static size_t group_one(parser *p, size_t i)
 
 static void group_items(parser *p)
 {
+    match_parens(p);
     for (size_t i = 0; i < p->toks.n;)
         i = tok_at(p, i)->kind == SEARCH_TOK_WS ? i + 1 : group_one(p, i);
 }
@@ -179,6 +186,8 @@ static size_t match_cmp(const parser *p, size_t k, raw_cmp *rc)
 
 static void add_invalid(const parser *p, sbuf *b, const item *x)
 {
+    if (b->len > CERR_MSG_MAX)
+        return; /* the message is cut at CERR_MSG_MAX anyway */
     if (b->len)
         sbuf_puts(b, ", ");
     int quote = p->flavor == SEARCH_FLAVOR_RUNS; /* the two MLflow messages differ */
@@ -332,6 +341,7 @@ int search_parse_filter(const char *filter, search_flavor flavor, search_filter 
         search_filter_free(out);
     free(rc);
     free(p.it.v);
+    free(p.close);
     search_toks_free(&p.toks);
     return rv;
 }

@@ -173,8 +173,6 @@ int sqlite_run_check(sqlite_conn *c, const char *run_id, bool must_be_active,
                      int64_t *experiment_id, cerr *e);
 /* Set runs.name and the mlflow.runName tag (MLflow keeps them equal). */
 int sqlite_run_rename(sqlite_conn *c, const char *run_id, const char *name, cerr *e);
-/* "adjective-animal-NNN" like MLflow's _generate_random_name. */
-void sqlite_run_name_random(char *out, size_t cap);
 
 #define SQLITE_RUN_NAME_TAG "mlflow.runName"
 

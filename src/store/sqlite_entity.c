@@ -9,7 +9,6 @@
  * 50,000 runs costs five queries, not 200,000. */
 #include "sqlite.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,30 +136,27 @@ int sqlite_experiments_attach(sqlite_conn *c, json_t *arr, cerr *e)
 
 /* ---- runs ---- */
 
-/* Where one child query's rows go: the run's data.<field> or similar. */
-typedef int (*sqlite_attach_fn)(sqlite3_stmt *s, json_t *run);
+/* Puts one child row (column 0: the parent's id) into its parent. */
+typedef void (*sqlite_attach_fn)(sqlite3_stmt *s, json_t *parent);
 
-static int sqlite_attach_param(sqlite3_stmt *s, json_t *run)
+static void sqlite_attach_param(sqlite3_stmt *s, json_t *run)
 {
     sqlite_append(json_object_get(run, "data"), "params",
                   sqlite_kv(sqlite_text(s, 1), sqlite_text(s, 2)));
-    return 0;
 }
 
-static int sqlite_attach_tag(sqlite3_stmt *s, json_t *run)
+static void sqlite_attach_tag(sqlite3_stmt *s, json_t *run)
 {
     sqlite_append(json_object_get(run, "data"), "tags",
                   sqlite_kv(sqlite_text(s, 1), sqlite_text(s, 2)));
-    return 0;
 }
 
-static int sqlite_attach_metric(sqlite3_stmt *s, json_t *run)
+static void sqlite_attach_metric(sqlite3_stmt *s, json_t *run)
 {
     sqlite_append(json_object_get(run, "data"), "metrics", sqlite_metric_from_row(s, 1));
-    return 0;
 }
 
-static int sqlite_attach_input(sqlite3_stmt *s, json_t *run)
+static void sqlite_attach_input(sqlite3_stmt *s, json_t *run)
 {
     json_t *ds = json_object();
     json_object_set_new(ds, "name", json_string(sqlite_text(s, 2)));
@@ -172,13 +168,11 @@ static int sqlite_attach_input(sqlite3_stmt *s, json_t *run)
     /* input_uuid is kept under a private key until the tags are attached. */
     json_t *in = json_pack("{s:s, s:o}", "_input_uuid", sqlite_text(s, 1), "dataset", ds);
     sqlite_append(json_object_get(run, "inputs"), "dataset_inputs", in);
-    return 0;
 }
 
-static int sqlite_attach_input_tag(sqlite3_stmt *s, json_t *input)
+static void sqlite_attach_input_tag(sqlite3_stmt *s, json_t *input)
 {
     sqlite_append(input, "tags", sqlite_kv(sqlite_text(s, 1), sqlite_text(s, 2)));
-    return 0;
 }
 
 static int sqlite_attach_query(sqlite_conn *c, const char *sql, const char *list,

@@ -62,7 +62,8 @@ int sqlite_run_rename(sqlite_conn *c, const char *run_id, const char *name, cerr
     return sqlite_run_tag_put(c, run_id, SQLITE_RUN_NAME_TAG, name, e);
 }
 
-void sqlite_run_name_random(char *out, size_t cap)
+/* "adjective-animal-NNN", like MLflow's _generate_random_name. */
+static void sqlite_run_name_random(char *out, size_t cap)
 {
     static const char *const adjectives[] = {
         "amber",  "bold",   "brave",  "bright", "calm",   "clever", "crisp",  "daring",

@@ -135,6 +135,8 @@ static const struct error_case {
     {api_runs_search, "{\"experiment_ids\": [\"$EXP\"], \"max_results\": 50001}", CERR_INVALID_PARAMETER_VALUE, "50000"},
     {api_runs_search, "{\"experiment_ids\": [\"$EXP\"], \"max_results\": -1}", CERR_INVALID_PARAMETER_VALUE, "max_results"},
     {api_runs_search, "{\"experiment_ids\": [true]}", CERR_INVALID_PARAMETER_VALUE, "experiment_ids"},
+    {api_runs_search, "{\"experiment_ids\": \"$EXP\"}", CERR_INVALID_PARAMETER_VALUE, "experiment_ids"},
+    {api_runs_search, "{\"experiment_ids\": [\"$EXP\"], \"order_by\": \"metrics.a\"}", CERR_INVALID_PARAMETER_VALUE, "order_by"},
     {api_runs_search, "{\"experiment_ids\": [\"$EXP\"], \"filter\": \"metrics.a > 1 or metrics.b < 2\"}", CERR_INVALID_PARAMETER_VALUE, ""},
     {api_runs_log_metric, "{\"run_id\": \"$RUN\", \"key\": \"m\", \"timestamp\": 1}", CERR_INVALID_PARAMETER_VALUE, "'value'"},
     {api_runs_log_metric, "{\"run_id\": \"$RUN\", \"key\": \"m\", \"value\": 1}", CERR_INVALID_PARAMETER_VALUE, "'timestamp'"},
@@ -232,7 +234,7 @@ static void test_search_and_lifecycle(void **state)
 {
     fixture *f = *state;
     json_t *out;
-    call_ok(f, api_runs_search, "{\"experiment_ids\": \"$EXP\"}", &out);
+    call_ok(f, api_runs_search, "{\"experiment_ids\": [\"$EXP\"]}", &out);
     assert_int_equal(json_array_size(json_object_get(out, "runs")), 1);
     json_decref(out);
     call_ok(f, api_runs_delete, "{\"run_id\": \"$RUN\"}", &out);

@@ -5,11 +5,13 @@
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -391,6 +393,21 @@ static void test_experiment_search(void **state)
     assert_int_equal(store_experiment_search(f->st, &q, &page, &token, &e), 0);
     assert_int_equal(json_array_size(page), 8);
     assert_null(token);
+    json_decref(page);
+    const char *order[] = {"name DESC"};
+    store_search qf = {.view = VIEW_ALL, .max_results = 10, .filter = "name LIKE 'e%'",
+                       .order_by = order, .norder_by = 1};
+    assert_int_equal(store_experiment_search(f->st, &qf, &page, &token, &e), 0);
+    assert_int_equal(json_array_size(page), 7);
+    assert_string_equal(jstr(json_array_get(page, 0), "name"), "e6");
+    json_decref(page);
+    qf.filter = "name LIKE 'E%'"; /* LIKE is case-sensitive, as in MLflow */
+    assert_int_equal(store_experiment_search(f->st, &qf, &page, &token, &e), 0);
+    assert_int_equal(json_array_size(page), 0);
+    json_decref(page);
+    qf.filter = "name ILIKE 'E%'";
+    assert_int_equal(store_experiment_search(f->st, &qf, &page, &token, &e), 0);
+    assert_int_equal(json_array_size(page), 7);
     json_decref(page);
     q.page_token = "%%%";
     expect_err(store_experiment_search(f->st, &q, &page, &token, &e), &e,
@@ -799,6 +816,31 @@ static void test_run_search(void **state)
     assert_int_equal(store_run_search(f->st, &q2, &page, &token, &e), 0);
     assert_int_equal(json_array_size(page), 0);
     json_decref(page);
+    /* filter and order_by compiled by search.c, bound after the store's own */
+    const char *order[] = {"metrics.loss DESC"};
+    store_search q3 = {.experiment_ids = exps, .nexperiment_ids = 3, .view = VIEW_ACTIVE_ONLY,
+                       .max_results = 3, .filter = "metrics.loss < 5 and params.i = 'x'",
+                       .order_by = order, .norder_by = 1};
+    assert_int_equal(store_run_search(f->st, &q3, &page, &token, &e), 0);
+    assert_int_equal(json_array_size(page), 3); /* losses 4, 3, 2 (run 0 is deleted) */
+    assert_true(json_real_value(jget(json_array_get(jget(json_array_get(page, 0), "data.metrics"),
+                                                    0),
+                                     "value")) == 4);
+    assert_string_equal(jstr(json_array_get(page, 2), "info.run_id"), ids[2]);
+    assert_non_null(token);
+    json_decref(page);
+    q3.page_token = token;
+    assert_int_equal(store_run_search(f->st, &q3, &page, &token, &e), 0);
+    assert_int_equal(json_array_size(page), 1);
+    assert_string_equal(jstr(json_array_get(page, 0), "info.run_id"), ids[1]);
+    assert_null(token);
+    json_decref(page);
+    free((char *)q3.page_token);
+    q3.page_token = NULL;
+    q3.filter = "metrics.loss <";
+    expect_err(store_run_search(f->st, &q3, &page, &token, &e), &e, CERR_INVALID_PARAMETER_VALUE,
+               "");
+    assert_null(page);
     q2.page_token = "e30="; /* base64 "{}": no offset */
     expect_err(store_run_search(f->st, &q2, &page, &token, &e), &e, CERR_INVALID_PARAMETER_VALUE,
                "Invalid page token");
@@ -878,6 +920,60 @@ static void test_concurrent_writers(void **state)
     assert_true(latest(f->st, id, "m3", &step) == CALLS - 1);
 }
 
+/* A child logs and reports each acknowledged call on a pipe; it is killed
+ * mid-stream. Every acknowledged row must be in the database afterwards. */
+static void child_logger(const char *uri, const char *run_id, int fd)
+{
+    store *st;
+    cerr e;
+    if (store_open(uri, "/artifacts", &st, &e) != 0)
+        _exit(2);
+    for (int i = 0;; i++) {
+        store_metric m = {"kill", i, 1000 + i, i};
+        if (store_run_log_batch(st, run_id, &m, 1, NULL, 0, NULL, 0, &e) != 0)
+            _exit(3);
+        if (write(fd, &i, sizeof i) != (ssize_t)sizeof i)
+            _exit(4);
+    }
+}
+
+static void test_kill_keeps_acknowledged_writes(void **state)
+{
+    fixture *f = *state;
+    char id[33];
+    new_run(f->st, "0", 1, id);
+    store_close(f->st); /* the child is the only process writing */
+    f->st = NULL;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child_logger(f->uri, id, fds[1]);
+    }
+    close(fds[1]);
+    int ack, last = -1;
+    while (last < 300 && read(fds[0], &ack, sizeof ack) == (ssize_t)sizeof ack)
+        last = ack;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    while (read(fds[0], &ack, sizeof ack) == (ssize_t)sizeof ack) /* acked before the kill */
+        last = ack;
+    close(fds[0]);
+    assert_true(last >= 300);
+
+    cerr e;
+    assert_int_equal(store_open(f->uri, "/artifacts", &f->st, &e), 0);
+    json_t *h;
+    char *token;
+    assert_int_equal(store_metric_history(f->st, id, "kill", 0, NULL, &h, &token, &e), 0);
+    assert_true((int)json_array_size(h) >= last + 1);
+    for (int i = 0; i <= last; i++)
+        assert_int_equal(json_integer_value(jget(json_array_get(h, i), "step")), i);
+    json_decref(h);
+}
+
 #define FX(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 
 int main(void)
@@ -903,6 +999,7 @@ int main(void)
         FX(test_log_inputs),
         FX(test_run_search),
         FX(test_concurrent_writers),
+        FX(test_kill_keeps_acknowledged_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
