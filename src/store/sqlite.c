@@ -95,9 +95,13 @@ static void sqlite_batch_run(sqlite_conn *c, sqlite_job *batch)
     for (sqlite_job *j = batch; j; j = j->next) {
         if (!in_txn) {
             if (sqlite_exec(c, "BEGIN IMMEDIATE", &err) < 0) {
-                j->rc = -1;
-                j->err = err;
-                continue;
+                /* Locked by another process past busy_timeout, or worse:
+                 * the rest of the batch would only wait as long again. */
+                for (; j; j = j->next) {
+                    j->rc = -1;
+                    j->err = err;
+                }
+                break;
             }
             in_txn = true;
             txn_first = j;

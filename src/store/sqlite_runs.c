@@ -16,7 +16,8 @@
 
 static int sqlite_run_not_found(const char *run_id, cerr *e)
 {
-    return cerr_set(e, CERR_RESOURCE_DOES_NOT_EXIST, "Run with id=%s not found", run_id);
+    return cerr_set(e, CERR_RESOURCE_DOES_NOT_EXIST, "Run with id=%s not found",
+                    run_id ? run_id : "");
 }
 
 int sqlite_run_check(sqlite_conn *c, const char *run_id, bool must_be_active,

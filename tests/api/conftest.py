@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -192,6 +193,7 @@ def server():
     yield srv
     problems = srv.stop()
     assert not problems, "\n".join(problems)
+    shutil.rmtree(tmp, ignore_errors=True)  # kept for inspection when a check failed
 
 
 @pytest.fixture
@@ -214,6 +216,8 @@ def server_factory():
     for srv in started:
         problems.extend(srv.stop())
     assert not problems, "\n".join(problems)
+    for tmpdir in {srv.tmpdir for srv in started}:
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 class Client:
