@@ -117,6 +117,16 @@ void api_stringify_experiment_ids(json_t *args)
     }
 }
 
+json_t *api_page(json_t *list, const char *key, char *token)
+{
+    json_t *out = json_object();
+    api_set_list(out, key, list);
+    if (token != NULL && token[0] != '\0')
+        json_object_set_new(out, "next_page_token", json_string(token));
+    free(token);
+    return out;
+}
+
 json_t *api_empty(void) { return json_object(); }
 
 void api_set_list(json_t *obj, const char *key, json_t *arr)

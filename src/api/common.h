@@ -37,4 +37,8 @@ json_t *api_empty(void);
  * empty repeated fields). Steals arr. */
 void api_set_list(json_t *obj, const char *key, json_t *arr);
 
+/* A page of results: {key: list, next_page_token?}, both omitted when
+ * empty. Steals list and frees token. */
+json_t *api_page(json_t *list, const char *key, char *token);
+
 #endif

@@ -84,11 +84,7 @@ int api_experiments_search(const api_ctx *ctx, const api_request *req, json_t **
     free(q.order_by);
     if (rc < 0)
         return -1;
-    *out = json_object();
-    api_set_list(*out, "experiments", list);
-    if (token != NULL && token[0] != '\0')
-        json_object_set_new(*out, "next_page_token", json_string(token));
-    free(token);
+    *out = api_page(list, "experiments", token);
     return 0;
 }
 

@@ -27,10 +27,6 @@ int api_metrics_get_history(const api_ctx *ctx, const api_request *req, json_t *
     if (store_metric_history(ctx->st, run_id, key, has_max ? max_results : 0, token, &list, &next,
                              e) < 0)
         return -1;
-    *out = json_object();
-    api_set_list(*out, "metrics", list);
-    if (next != NULL && next[0] != '\0')
-        json_object_set_new(*out, "next_page_token", json_string(next));
-    free(next);
+    *out = api_page(list, "metrics", next);
     return 0;
 }

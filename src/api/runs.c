@@ -154,11 +154,7 @@ int api_runs_search(const api_ctx *ctx, const api_request *req, json_t **out, ce
     free(q.order_by);
     if (rc < 0)
         return -1;
-    *out = json_object();
-    api_set_list(*out, "runs", list);
-    if (token != NULL && token[0] != '\0')
-        json_object_set_new(*out, "next_page_token", json_string(token));
-    free(token);
+    *out = api_page(list, "runs", token);
     return 0;
 }
 
