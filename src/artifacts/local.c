@@ -1,9 +1,7 @@
 /* local.c - artifacts as files below a root folder.
  *
- * Paths are resolved with path_resolve_under(). Writes and deletes resolve
- * only the parent folder and then act on the last component itself, so a
- * symbolic link at the target is replaced or removed, never written
- * through. Uploads go to ARTIFACTS_TMP_PREFIX<random> in the target folder
+ * Paths are resolved with path_resolve_under(), so nothing outside the
+ * root is ever read, written or removed, through a symbolic link or not. Uploads go to ARTIFACTS_TMP_PREFIX<random> in the target folder
  * (same file system, so rename(2) is atomic), are fsync'ed, renamed into
  * place, and the folder is fsync'ed so the new name survives a crash. */
 #include "local.h"
@@ -30,22 +28,41 @@ struct artifacts_upload {
     char *rel;    /* for messages */
 };
 
-/* Resolves the folder holding rel and returns rel's last component.
- * rel must name something below the root, not the root itself. */
-static int artifacts_split(const char *root, const char *rel, sbuf *dir, sbuf *name, cerr *e)
+/* Splits the target of a write or delete into its folder and last name.
+ * The whole path is resolved first, so a path that escapes the root
+ * anywhere, a symbolic link at its end included, is refused. follow:
+ * act on what a final link points to (a write, as MLflow's copy follows
+ * links); otherwise on the link itself (a delete removes the link). */
+static int artifacts_split(const char *root, const char *rel, bool follow, sbuf *dir, sbuf *name,
+                           cerr *e)
 {
-    sbuf norm = SBUF_INIT;
+    sbuf norm = SBUF_INIT, full = SBUF_INIT, real_root = SBUF_INIT;
     int rc = path_normalize_rel(rel, &norm, e);
     if (rc == 0 && norm.len == 0)
         rc = cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Invalid path");
+    if (rc == 0)
+        rc = path_resolve_under(root, norm.data, &full, e);
+    if (rc == 0)
+        rc = path_resolve_under(root, "", &real_root, e);
+    /* A link to the root itself would make the root's parent the folder. */
+    if (rc == 0 && follow && strcmp(full.data, real_root.data) == 0)
+        rc = cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Invalid path");
     if (rc == 0) {
-        const char *base = path_basename(norm.data);
+        sbuf *path = follow ? &full : &norm;
+        const char *base = path_basename(path->data);
         sbuf_reset(name);
         sbuf_puts(name, base);
-        norm.data[base > norm.data ? base - norm.data - 1 : 0] = '\0';
-        rc = path_resolve_under(root, norm.data, dir, e);
+        path->data[base > path->data ? base - path->data - 1 : 0] = '\0';
+        if (follow) {
+            sbuf_reset(dir);
+            sbuf_puts(dir, full.data[0] ? full.data : "/");
+        } else {
+            rc = path_resolve_under(root, norm.data, dir, e);
+        }
     }
     sbuf_free(&norm);
+    sbuf_free(&full);
+    sbuf_free(&real_root);
     return rc;
 }
 
@@ -271,7 +288,7 @@ int artifacts_upload_begin(const char *root, const char *rel, artifacts_upload *
         abort();
     u->fd = u->dirfd = -1;
     u->rel = artifacts_strdup(rel);
-    int rc = artifacts_split(root, rel, &dir, &name, e);
+    int rc = artifacts_split(root, rel, true, &dir, &name, e);
     if (rc == 0)
         rc = artifacts_mkdirs(&dir, rel, e);
     if (rc == 0) {
@@ -356,7 +373,7 @@ static int artifacts_rm_one(const char *path, const struct stat *st, int flag, s
 int artifacts_local_delete(const char *root, const char *rel, cerr *e)
 {
     sbuf dir = SBUF_INIT, name = SBUF_INIT;
-    int rc = artifacts_split(root, rel, &dir, &name, e);
+    int rc = artifacts_split(root, rel, false, &dir, &name, e);
     if (rc == 0) {
         sbuf_printf(&dir, "/%s", name.data);
         struct stat st;

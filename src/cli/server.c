@@ -202,6 +202,10 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
                         "(remote stores are not supported yet): %s\n", dest_arg);
         return CLI_EXIT_USAGE;
     }
+    /* A shell starts background jobs with SIGINT ignored; an ignored signal
+     * is discarded, not queued for sigwait, so restore the default. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -210,15 +214,16 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    char *dest = cli_make_destination(dest_arg);
-    if (dest == NULL)
-        return CLI_EXIT_FAIL;
     cerr e;
     cerr_clear(&e);
     store *st = NULL;
     if (store_open(val[OPT_STORE], val[OPT_ROOT], &st, &e) < 0) {
         fprintf(stderr, "cairn server: cannot open backend store '%s': %s\n", val[OPT_STORE], e.msg);
-        free(dest);
+        return CLI_EXIT_FAIL;
+    }
+    char *dest = cli_make_destination(dest_arg);
+    if (dest == NULL) {
+        store_close(st);
         return CLI_EXIT_FAIL;
     }
     http_config cfg = {val[OPT_HOST], port, workers, {st, dest}};

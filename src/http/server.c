@@ -308,7 +308,6 @@ int http_server_start(const http_config *cfg, http_server **out, cerr *e)
         MHD_OPTION_THREAD_POOL_SIZE, workers,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CAIRN_HTTP_CONN_MEMORY,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CAIRN_HTTP_IDLE_TIMEOUT,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
         MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,
         MHD_OPTION_END);
