@@ -26,7 +26,7 @@ LIBOBJS := $(LIBSRCS:%.c=$(BUILD)/%.o)
 UNITSRC := $(sort $(wildcard tests/unit/test_*.c))
 UNITBIN := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all units clean run test bench
+.PHONY: all units benches clean run test bench
 all: $(BUILD)/cairn
 
 $(BUILD)/cairn: $(BUILD)/$(MAIN:.c=.o) $(LIBOBJS)
@@ -44,6 +44,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST  $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -Isrc -o $@ $< $(LIBOBJS) $(LIBS) -lcmocka
+
+benches: $(BUILD)/bench/store_bench
+
+$(BUILD)/bench/%: bench/%.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	@echo "  BENCH $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -Isrc -o $@ $< $(LIBOBJS) $(LIBS)
 
 run:
 	bash scripts/run.sh

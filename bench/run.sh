@@ -11,7 +11,10 @@ SEED_RUNS=${SEED_RUNS:-2000}
 command -v wrk >/dev/null || { sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo;
   $sudo apt-get install -y wrk >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null; $sudo apt-get install -y wrk >/dev/null; }; }
 bash scripts/deps.sh test
-make -j"$(nproc)" >/dev/null
+make -j"$(nproc)" all benches >/dev/null
+echo "== store (no HTTP): build/bench/store_bench"
+build/bench/store_bench
+echo
 
 tmp=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
@@ -64,4 +67,14 @@ scenario "POST runs/log-metric" -s bench/wrk/log_metric.lua "$base"
 scenario "POST runs/log-batch (100)" -s bench/wrk/log_batch.lua "$base"
 scenario "POST runs/search ($SEED_RUNS runs)" -s bench/wrk/search.lua "$base"
 rss=$(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)
-echo "server peak RSS: $rss"
+echo "server peak RSS after the HTTP scenarios: $rss"
+
+# Artifact proxy: stream ARTIFACT_MB through PUT and GET (curl reads /dev/zero
+# and writes /dev/null, so the disk under $tmp and the server are what count).
+mb=${ARTIFACT_MB:-1024}
+art="$base/api/2.0/mlflow-artifacts/artifacts/bench/blob.bin"
+up=$(head -c "${mb}M" /dev/zero | curl -sf -T - -o /dev/null -w '%{time_total}' "$art")
+down=$(curl -sf -o /dev/null -w '%{time_total} %{size_download}' "$art")
+rss=$(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)
+printf 'artifact PUT %d MiB: %s s   GET: %s s (%s bytes)   server peak RSS now: %s\n' \
+    "$mb" "$up" "${down% *}" "${down#* }" "$rss"
