@@ -159,7 +159,10 @@ static int sqlite_run_insert(sqlite_conn *c, const store_run_create_req *req, co
                                   "?, NULL, '', 'active', ?, ?, NULL)",
                                   e);
     if (s == NULL ||
-        sqlite_bindf(c, s, e, "tttiti", run_id, name, req->user_id, req->start_time, uri, exp) < 0)
+        /* MLflow stores the request's user_id, "" when unset, and always
+         * returns it: keep both so RunInfo looks the same from either server. */
+        sqlite_bindf(c, s, e, "tttiti", run_id, name, req->user_id ? req->user_id : "",
+                     req->start_time, uri, exp) < 0)
         return -1;
     if (sqlite_run(c, s, e) < 0)
         return -1;
