@@ -32,6 +32,13 @@ static const char *const http_api_prefixes[] = {"/api/2.0/mlflow/", "/ajax-api/2
 static const char *const http_proxy_prefixes[] = {"/api/2.0/mlflow-artifacts/artifacts",
                                                   "/ajax-api/2.0/mlflow-artifacts/artifacts"};
 
+/* Multipart upload: MLflow offers it only for cloud destinations and answers
+ * a local one with this exact message, on which the client falls back to a
+ * plain PUT (MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD). */
+static const char *const http_mpu_prefixes[] = {"/api/2.0/mlflow-artifacts/mpu/",
+                                                "/ajax-api/2.0/mlflow-artifacts/mpu/"};
+#define HTTP_MPU_UNSUPPORTED "Multipart upload is not supported for the current artifact repository"
+
 static const char *http_strip(const char *url, const char *const *prefixes)
 {
     for (int i = 0; i < 2; i++) {
@@ -126,6 +133,13 @@ static void http_begin(http_server *s, struct MHD_Connection *c, const char *url
             http_fail_method(r);
     } else if ((rest = http_strip(url, http_api_prefixes)) != NULL) {
         http_begin_api(c, url, method, rest, r);
+    } else if ((rest = http_strip(url, http_mpu_prefixes)) != NULL &&
+               (strncmp(rest, "create", 6) == 0 || strncmp(rest, "complete", 8) == 0 ||
+                strncmp(rest, "abort", 5) == 0)) {
+        if (strcmp(method, "POST") != 0)
+            http_fail_method(r);
+        else
+            http_fail(r, MHD_HTTP_NOT_IMPLEMENTED, "NOT_IMPLEMENTED", HTTP_MPU_UNSUPPORTED);
     } else if ((rest = http_strip(url, http_proxy_prefixes)) != NULL &&
                (rest[0] == '\0' || rest[0] == '/')) {
         cerr e;
