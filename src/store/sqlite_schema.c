@@ -253,9 +253,6 @@ static int sqlite_schema_default_experiment(sqlite_conn *c, const char *root, ce
 
 int sqlite_schema_init(sqlite_conn *c, const char *artifact_root, cerr *e)
 {
-    /* WAL is a property of the file: readers then never block the writer. */
-    if (sqlite_exec(c, "PRAGMA journal_mode = WAL", e) < 0)
-        return -1;
     /* IMMEDIATE: two processes opening one empty file must not both create. */
     if (sqlite_exec(c, "BEGIN IMMEDIATE", e) < 0)
         return -1;
@@ -266,8 +263,14 @@ int sqlite_schema_init(sqlite_conn *c, const char *artifact_root, cerr *e)
     if (rc == 0)
         rc = sqlite_schema_default_experiment(c, artifact_root, e);
     sqlite_conn_reset_all(c);
-    if (rc == 0)
-        return sqlite_exec(c, "COMMIT", e);
-    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
+    if (rc < 0) {
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    if (sqlite_exec(c, "COMMIT", e) < 0)
+        return -1;
+    /* WAL is a property of the file: readers then never block the writer.
+     * Switched only once the schema is known good, so a database we refuse
+     * is left exactly as it was. */
+    return sqlite_exec(c, "PRAGMA journal_mode = WAL", e);
 }
