@@ -19,8 +19,16 @@
 #define CAIRN_MAX_JSON_BODY (16u * 1024 * 1024)
 
 /* Per-connection memory for the request line, headers and read buffer;
- * it bounds the size of a GET URL and the chunk size of uploads. */
-#define CAIRN_HTTP_CONN_MEMORY (256u * 1024)
+ * it bounds the size of a GET URL (about 60 KB) and the chunk size of
+ * uploads. Measured (docs/CONFIGURATION.md): 256 KiB cost 140 MB of RSS at
+ * 512 idle keep-alive connections and served fewer requests/s than 64 KiB,
+ * with no upload speed to show for it (the fsync dominates). */
+#define CAIRN_HTTP_CONN_MEMORY (64u * 1024)
+
+/* Connections served at once; more wait in the kernel's accept queue. With
+ * CAIRN_HTTP_CONN_MEMORY this bounds connection memory to 128 MiB, so a
+ * client holding many idle connections cannot exhaust the server. */
+#define CAIRN_HTTP_MAX_CONNECTIONS 2048
 
 /* A connection idle this long (seconds) is closed. */
 #define CAIRN_HTTP_IDLE_TIMEOUT 300

@@ -321,6 +321,7 @@ int http_server_start(const http_config *cfg, http_server **out, cerr *e)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, workers,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CAIRN_HTTP_CONN_MEMORY,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CAIRN_HTTP_MAX_CONNECTIONS,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CAIRN_HTTP_IDLE_TIMEOUT,
         MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,

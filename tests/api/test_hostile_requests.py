@@ -60,6 +60,12 @@ def nasty_value(rnd, depth=0):
 
 def check_answer(resp, what):
     assert resp.status_code < 500 or resp.status_code == 501, (what, resp.status_code, resp.text[:300])
+    if resp.status_code in (414, 431):
+        # A request line or headers beyond CAIRN_HTTP_CONN_MEMORY: refused by
+        # libmicrohttpd before routing (docs/CONFIGURATION.md), as gunicorn
+        # refuses MLflow's at 4 KB. Only a GET can carry that much in its URL.
+        assert resp.request.method == "GET" and len(resp.request.url) > 60000, what
+        return
     body = resp.json()
     assert isinstance(body, dict), what
     if resp.status_code != 200:
