@@ -6,6 +6,8 @@ write when the process is killed"); MLflow 2.9.2 SqlAlchemyStore.__init__
 creates experiment 0 "Default" only when no experiment exists.
 """
 
+import threading
+
 from conftest import Client, metrics_dict, params_dict, tags_dict, unique
 
 
@@ -109,3 +111,35 @@ def test_clean_restart_keeps_data_and_single_default(server_factory):
     # New ids keep growing after a restart.
     new_id = c2.create_experiment()
     assert int(new_id) > int(exp_id)
+
+
+def test_two_servers_share_one_database(server_factory):
+    # Like `mlflow server --workers N` (N gunicorn processes on one SQLite
+    # file): writes through either process land, and both read them all.
+    first = server_factory()
+    second = server_factory(tmpdir=first.tmpdir)
+    a, b = Client(first.url), Client(second.url)
+    exp_id = a.create_experiment(unique("shared"))
+    run_id = b.create_run(exp_id)["info"]["run_id"]
+    errors = []
+
+    def logger(url, key):
+        client = Client(url)  # one session per thread
+        try:
+            for i in range(100):
+                client.ok_post("runs/log-metric", {"run_id": run_id, "key": key, "value": i,
+                                                   "timestamp": i, "step": i})
+        except AssertionError as e:  # pragma: no cover - reported below
+            errors.append(str(e))
+
+    threads = [threading.Thread(target=logger, args=(first.url if t % 2 else second.url, f"k{t}"))
+               for t in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for c in (a, b):
+        for t in range(6):
+            hist = c.ok_get("metrics/get-history", {"run_id": run_id, "metric_key": f"k{t}"})
+            assert [m["step"] for m in hist["metrics"]] == list(range(100))
