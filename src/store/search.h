@@ -40,12 +40,15 @@ typedef struct search_sql {
     sbuf order;          /* ORDER BY list, always ending in MLflow's tie-breaks */
     search_bind *binds;  /* where's parameters, then order's, in textual order */
     size_t nbinds;
-    /* PostgreSQL only: number the first placeholder $first_param. */
 } search_sql;
 
 /* filter may be NULL or empty. Errors are INVALID_PARAMETER_VALUE with
- * MLflow's messages. first_param is the number of the first placeholder for
- * SEARCH_POSTGRES ($first_param), ignored for SQLite. */
+ * MLflow's messages; on error *out is already freed and zeroed. first_param
+ * is the number of the first placeholder for SEARCH_POSTGRES ($first_param),
+ * ignored for SQLite. Callers rely on: SQLite connections having
+ * PRAGMA case_sensitive_like=ON (MLflow's LIKE is case-sensitive), and, on
+ * PostgreSQL, not wrapping the query in SELECT DISTINCT (ORDER BY uses
+ * correlated subqueries). */
 int search_runs_compile(const char *filter, const char **order_by, size_t norder_by,
                         search_dialect dialect, int first_param, search_sql *out, cerr *e);
 int search_experiments_compile(const char *filter, const char **order_by, size_t norder_by,
