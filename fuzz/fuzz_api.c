@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     api_request req = {args, size - 1};
     json_t *out = NULL;
-    int rc = r->fn(&fuzz_ctx, &req, &out, &e);
+    int rc = api_call(r, &fuzz_ctx, &req, &out, &e);
     if (rc == 0 && !json_is_object(out))
         abort();
     if (rc != 0 && (rc != -1 || e.code == CERR_OK || e.msg[0] == '\0'))

@@ -41,6 +41,11 @@ typedef struct api_route {
  * exists with another method (so http/ can answer 405, as Flask does). */
 const api_route *api_route_find(const char *method, const char *path, bool *path_known);
 
+/* Runs a route's handler on a request the way MLflow's parse_dict would see
+ * it: numeric experiment_id / experiment_ids are turned into strings first
+ * (old clients send numbers). http/ calls every handler through this. */
+int api_call(const api_route *route, const api_ctx *ctx, api_request *req, json_t **out, cerr *e);
+
 /* Handlers, one file per resource. */
 int api_experiments_create(const api_ctx *, const api_request *, json_t **, cerr *);
 int api_experiments_get(const api_ctx *, const api_request *, json_t **, cerr *);

@@ -27,7 +27,7 @@ int api_max_results(const json_t *args, int64_t min, int64_t *out, cerr *e);
 
 /* MLflow's parse_dict turns numeric experiment_id / experiment_ids into
  * strings before protobuf parsing (old clients send numbers); do the same,
- * in place. */
+ * in place. Called once per request, by api_call. */
 void api_stringify_experiment_ids(json_t *args);
 
 /* {} : MLflow's empty response message. */

@@ -47,7 +47,6 @@ static json_t *experiments_wrap(json_t *exp) { return json_pack("{s:o}", "experi
 
 int api_experiments_get(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
 {
-    api_stringify_experiment_ids(req->args);
     const char *id;
     json_t *exp;
     if (jsonx_string_required(req->args, "experiment_id", &id, e) < 0 ||
@@ -90,7 +89,6 @@ int api_experiments_search(const api_ctx *ctx, const api_request *req, json_t **
 
 int api_experiments_update(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
 {
-    api_stringify_experiment_ids(req->args);
     const char *id, *new_name;
     if (jsonx_string_required(req->args, "experiment_id", &id, e) < 0 ||
         jsonx_string_required(req->args, "new_name", &new_name, e) < 0 ||
@@ -103,7 +101,6 @@ int api_experiments_update(const api_ctx *ctx, const api_request *req, json_t **
 
 int api_experiments_delete(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
 {
-    api_stringify_experiment_ids(req->args);
     const char *id;
     if (jsonx_string_required(req->args, "experiment_id", &id, e) < 0 ||
         store_experiment_delete(ctx->st, id, e) < 0)
@@ -114,7 +111,6 @@ int api_experiments_delete(const api_ctx *ctx, const api_request *req, json_t **
 
 int api_experiments_restore(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
 {
-    api_stringify_experiment_ids(req->args);
     const char *id;
     if (jsonx_string_required(req->args, "experiment_id", &id, e) < 0 ||
         store_experiment_restore(ctx->st, id, e) < 0)
@@ -125,7 +121,6 @@ int api_experiments_restore(const api_ctx *ctx, const api_request *req, json_t *
 
 int api_experiments_set_tag(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
 {
-    api_stringify_experiment_ids(req->args);
     const char *id, *key, *value;
     if (jsonx_string_required(req->args, "experiment_id", &id, e) < 0 ||
         jsonx_string_required(req->args, "key", &key, e) < 0 ||

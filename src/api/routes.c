@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "common.h"
 
 static const api_route api_routes[] = {
     {"POST", "experiments/create", api_experiments_create},
@@ -41,4 +42,10 @@ const api_route *api_route_find(const char *method, const char *path, bool *path
             return &api_routes[i];
     }
     return NULL;
+}
+
+int api_call(const api_route *route, const api_ctx *ctx, api_request *req, json_t **out, cerr *e)
+{
+    api_stringify_experiment_ids(req->args);
+    return route->fn(ctx, req, out, e);
 }

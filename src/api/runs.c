@@ -11,7 +11,6 @@
 
 int api_runs_create(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
 {
-    api_stringify_experiment_ids(req->args);
     store_run_create_req r = {0};
     int64_t start = 0;
     bool has_start;
@@ -125,7 +124,6 @@ static int runs_require_list(const json_t *args, const char *key, cerr *e)
 
 int api_runs_search(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
 {
-    api_stringify_experiment_ids(req->args);
     store_search q = {0};
     if (jsonx_string(req->args, "filter", &q.filter, e) < 0 ||
         jsonx_string(req->args, "page_token", &q.page_token, e) < 0 ||

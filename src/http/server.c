@@ -191,7 +191,7 @@ static enum MHD_Result http_api_call(http_server *s, struct MHD_Connection *c, h
             return http_send_cerr(c, &e);
     }
     json_t *out = NULL;
-    int rc = r->route->fn(&s->api, &req, &out, &e);
+    int rc = api_call(r->route, &s->api, &req, &out, &e);
     json_decref(req.args);
     if (rc < 0) {
         json_decref(out);
