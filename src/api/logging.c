@@ -94,10 +94,11 @@ static int logging_unique_params(const store_kv *p, size_t n, cerr *e)
     return 0;
 }
 
-static int logging_batch_check(const store_metric *m, size_t nm, const store_kv *p, size_t np,
-                               const store_kv *t, size_t nt, cerr *e)
+/* Metrics were checked as they were read (logging_metrics); params and tags
+ * here, then MLflow's batch limits, in MLflow's order. */
+static int logging_batch_check(size_t nm, const store_kv *p, size_t np, const store_kv *t,
+                               size_t nt, cerr *e)
 {
-    (void)m;
     for (size_t i = 0; i < np; i++)
         if (validate_param(p[i].key, p[i].value, e) < 0)
             return -1;
@@ -129,7 +130,7 @@ int api_runs_log_batch(const api_ctx *ctx, const api_request *req, json_t **out,
         api_kv_list(req->args, "params", &p, &np, 0, e) < 0 ||
         api_kv_list(req->args, "tags", &t, &nt, 0, e) < 0)
         goto done;
-    if (logging_batch_check(m, nm, p, np, t, nt, e) < 0)
+    if (logging_batch_check(nm, p, np, t, nt, e) < 0)
         goto done;
     rc = store_run_log_batch(ctx->st, run_id, m, nm, p, np, t, nt, e);
 done:
@@ -175,13 +176,14 @@ static int logging_dataset(const json_t *obj, store_dataset_input *d, cerr *e)
         return -1;
     d->tags = tags;
     for (size_t i = 0; i < d->ntags; i++) {
-        const char *msg = validate_utf8_len(tags[i].key) > MAX_INPUT_TAG_KEY_SIZE ? "key"
-                          : validate_utf8_len(tags[i].value) > MAX_INPUT_TAG_VALUE_SIZE ? "value"
-                                                                                      : NULL;
-        if (msg != NULL)
+        if (validate_utf8_len(tags[i].key) > MAX_INPUT_TAG_KEY_SIZE)
             return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
-                            "InputTag %s exceeds the maximum length of %d", msg,
-                            msg[0] == 'k' ? MAX_INPUT_TAG_KEY_SIZE : MAX_INPUT_TAG_VALUE_SIZE);
+                            "InputTag key exceeds the maximum length of %d",
+                            MAX_INPUT_TAG_KEY_SIZE);
+        if (validate_utf8_len(tags[i].value) > MAX_INPUT_TAG_VALUE_SIZE)
+            return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
+                            "InputTag value exceeds the maximum length of %d",
+                            MAX_INPUT_TAG_VALUE_SIZE);
     }
     return 0;
 }
@@ -206,10 +208,8 @@ int api_runs_log_inputs(const api_ctx *ctx, const api_request *req, json_t **out
     size_t i;
     for (i = 0; rc == 0 && i < n; i++)
         rc = logging_dataset(json_array_get(arr, i), &d[i], e);
-    if (rc == 0 && n > 0)
+    if (rc == 0) /* even with nothing to log, the store checks the run (as MLflow) */
         rc = store_run_log_inputs(ctx->st, run_id, d, n, e);
-    else if (rc == 0) /* nothing to log, but the run must exist (MLflow checks it) */
-        rc = store_run_log_inputs(ctx->st, run_id, NULL, 0, e);
     for (size_t j = 0; j < n; j++)
         free((void *)d[j].tags);
     free(d);

@@ -2,6 +2,7 @@
 #include "validate.h"
 
 #include <locale.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,31 +183,36 @@ int validate_metric(const char *key, double value, bool value_ok, int64_t timest
     return validate_length("Metric name", MAX_ENTITY_KEY_LENGTH, key, e);
 }
 
+/* A key/value pair: the key's name rule, then both lengths. label is
+ * MLflow's capitalised word for the messages ("Param", "Tag"). */
+static int validate_pair(const char *kind, const char *label, size_t key_max, size_t value_max,
+                         const char *key, const char *value, cerr *e)
+{
+    char what[32];
+    if (validate_entity_name(kind, key, e) < 0)
+        return -1;
+    snprintf(what, sizeof what, "%s key", label);
+    if (validate_length(what, key_max, key, e) < 0)
+        return -1;
+    snprintf(what, sizeof what, "%s value", label);
+    return validate_length(what, value_max, value, e);
+}
+
 int validate_param(const char *key, const char *value, cerr *e)
 {
-    if (validate_entity_name("parameter", key, e) < 0 ||
-        validate_length("Param key", MAX_ENTITY_KEY_LENGTH, key, e) < 0 ||
-        validate_length("Param value", MAX_PARAM_VAL_LENGTH, value, e) < 0)
-        return -1;
-    return 0;
+    return validate_pair("parameter", "Param", MAX_ENTITY_KEY_LENGTH, MAX_PARAM_VAL_LENGTH, key,
+                         value, e);
 }
 
 int validate_tag(const char *key, const char *value, cerr *e)
 {
-    if (validate_entity_name("tag", key, e) < 0 ||
-        validate_length("Tag key", MAX_ENTITY_KEY_LENGTH, key, e) < 0 ||
-        validate_length("Tag value", MAX_TAG_VAL_LENGTH, value, e) < 0)
-        return -1;
-    return 0;
+    return validate_pair("tag", "Tag", MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH, key, value, e);
 }
 
 int validate_experiment_tag(const char *key, const char *value, cerr *e)
 {
-    if (validate_entity_name("tag", key, e) < 0 ||
-        validate_length("Tag key", MAX_EXPERIMENT_TAG_KEY_LENGTH, key, e) < 0 ||
-        validate_length("Tag value", MAX_EXPERIMENT_TAG_VAL_LENGTH, value, e) < 0)
-        return -1;
-    return 0;
+    return validate_pair("tag", "Tag", MAX_EXPERIMENT_TAG_KEY_LENGTH,
+                         MAX_EXPERIMENT_TAG_VAL_LENGTH, key, value, e);
 }
 
 int validate_experiment_name(const char *name, cerr *e)

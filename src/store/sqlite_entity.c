@@ -25,12 +25,20 @@ static void sqlite_set_int(json_t *obj, const char *field, sqlite3_stmt *s, int 
         json_object_set_new(obj, field, json_integer(sqlite3_column_int64(s, col)));
 }
 
+/* Experiment ids are INTEGER columns but strings on the wire. */
+static void sqlite_set_id(json_t *obj, const char *field, sqlite3_stmt *s, int col)
+{
+    if (sqlite3_column_type(s, col) == SQLITE_NULL)
+        return;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)sqlite3_column_int64(s, col));
+    json_object_set_new(obj, field, json_string(id));
+}
+
 json_t *sqlite_experiment_from_row(sqlite3_stmt *s)
 {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)sqlite3_column_int64(s, 0));
     json_t *x = json_object();
-    json_object_set_new(x, "experiment_id", json_string(id));
+    sqlite_set_id(x, "experiment_id", s, 0);
     sqlite_set_text(x, "name", s, 1);
     sqlite_set_text(x, "artifact_location", s, 2);
     sqlite_set_text(x, "lifecycle_stage", s, 3);
@@ -45,11 +53,7 @@ json_t *sqlite_run_info_from_row(sqlite3_stmt *s)
     json_object_set_new(info, "run_id", json_string(sqlite_text(s, 0)));
     json_object_set_new(info, "run_uuid", json_string(sqlite_text(s, 0)));
     sqlite_set_text(info, "run_name", s, 1);
-    if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
-        char id[24];
-        snprintf(id, sizeof id, "%lld", (long long)sqlite3_column_int64(s, 2));
-        json_object_set_new(info, "experiment_id", json_string(id));
-    }
+    sqlite_set_id(info, "experiment_id", s, 2);
     sqlite_set_text(info, "user_id", s, 3);
     sqlite_set_text(info, "status", s, 4);
     sqlite_set_int(info, "start_time", s, 5);
