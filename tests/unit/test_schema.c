@@ -17,43 +17,11 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "reference_schema.h"
 #include "store/store.h"
 #include "util/sbuf.h"
 
 static char tmpdir[64];
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return NULL;
-    sbuf b = SBUF_INIT;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sbuf_append(&b, buf, n);
-    fclose(f);
-    return sbuf_detach(&b);
-}
-
-static char *reference_sql(void)
-{
-    char *sql = read_file("tests/data/mlflow-2.9.2-sqlite.sql");
-    const char *dir = getenv("CAIRN_REF_DIR");
-    char path[512];
-    if (sql == NULL && dir) {
-        snprintf(path, sizeof path, "%s/mlflow-2.9.2-sqlite.sql", dir);
-        sql = read_file(path);
-    }
-    if (sql == NULL && dir) {
-        snprintf(path, sizeof path, "%s/sqlite.sql", dir);
-        sql = read_file(path);
-    }
-    if (sql == NULL)
-        fail_msg("cannot read tests/data/mlflow-2.9.2-sqlite.sql (run from the repo root or "
-                 "set CAIRN_REF_DIR)");
-    return sql;
-}
 
 /* Append every row of a query, one line per row, columns separated by '|'. */
 static void dump_query(sqlite3 *db, sbuf *out, const char *sql)
@@ -109,7 +77,7 @@ static sqlite3 *open_db(const char *path)
 
 static void make_reference(const char *path)
 {
-    char *sql = reference_sql();
+    char *sql = reference_schema_sql();
     sqlite3 *db = open_db(path);
     char *err = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)

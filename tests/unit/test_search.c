@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reference_schema.h"
 #include "store/search.h"
 #include "store/search_ast.h" /* the named limits */
 
@@ -504,20 +505,6 @@ static void test_never_spliced(void **state)
 
 /* ---- end to end: the compiled SQL on MLflow's SQLite schema ---- */
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    sbuf b = SBUF_INIT;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sbuf_append(&b, buf, n);
-    fclose(f);
-    return sbuf_detach(&b);
-}
-
 static const char fixtures[] =
     "PRAGMA case_sensitive_like = ON;"
     "INSERT INTO experiments VALUES (0, 'Default', 'a/0', 'active', 10, 15),"
@@ -548,14 +535,7 @@ static const char fixtures[] =
 
 static sqlite3 *open_db(void)
 {
-    static const char *const paths[] = {"tests/data/mlflow-2.9.2-sqlite.sql",
-                                        "../../tests/data/mlflow-2.9.2-sqlite.sql",
-                                        "/work/shared/reference/mlflow-2.9.2-schema/sqlite.sql"};
-    char *schema = NULL;
-    for (size_t i = 0; schema == NULL && i < sizeof paths / sizeof paths[0]; i++)
-        schema = read_file(paths[i]);
-    if (schema == NULL)
-        return NULL;
+    char *schema = reference_schema_sql();
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
     char *err = NULL;
@@ -657,8 +637,6 @@ static const e2e_case e2e_exps[] = {
 static void run_e2e(compile_fn fn, const char *select, const e2e_case *cases, size_t n)
 {
     sqlite3 *db = open_db();
-    if (db == NULL)
-        skip(); /* no schema file: nothing to run against */
     for (size_t i = 0; i < n; i++) {
         search_sql s;
         cerr e = {0};
