@@ -19,6 +19,7 @@
 
 #include "../artifacts/local.h"
 #include "../util/jsonx.h"
+#include "../util/misc.h"
 #include "../util/path.h"
 #include "../util/sbuf.h"
 #include "common.h"
@@ -53,20 +54,13 @@ static const char *api_uri_path(const char *after_scheme)
     return p;
 }
 
+/* A file URI's path, decoded; an encoded NUL is refused. */
 static int api_pct_decode(const char *in, sbuf *out, cerr *e)
 {
-    for (const char *p = in; *p; p++) {
-        if (p[0] == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
-            char hex[3] = {p[1], p[2], 0};
-            char c = (char)strtol(hex, NULL, 16);
-            if (c == '\0')
-                return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Invalid path");
-            sbuf_putc(out, c);
-            p += 2;
-        } else {
-            sbuf_putc(out, *p);
-        }
-    }
+    size_t before = out->len;
+    pct_decode(in, strlen(in), out, false);
+    if (memchr(sbuf_str(out) + before, '\0', out->len - before) != NULL)
+        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Invalid path");
     return 0;
 }
 

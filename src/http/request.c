@@ -6,6 +6,7 @@
  * application/json. Query values are strings; a key given several times,
  * or as key[] / key[0], becomes a list, as querystring_parser does. */
 #include "internal.h"
+#include "../util/misc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,31 +14,17 @@
 #include <string.h>
 #include <strings.h>
 
-static int http_hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
 size_t http_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
     (void)cls;
     (void)c;
-    char *w = s;
-    for (const char *r = s; *r; r++) {
-        int hi, lo;
-        if (r[0] == '%' && (hi = http_hex((unsigned char)r[1])) >= 0 &&
-            (lo = http_hex((unsigned char)r[2])) >= 0 && (hi | lo) != 0) {
-            *w++ = (char)(hi * 16 + lo);
-            r += 2;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - s);
+    sbuf out = SBUF_INIT;
+    pct_decode(s, strlen(s), &out, true);
+    /* Decoding never lengthens, so the result fits where s was. */
+    memcpy(s, sbuf_str(&out), out.len + 1);
+    size_t n = out.len;
+    sbuf_free(&out);
+    return n;
 }
 
 /* "name[]" or "name[123]": the length of "name", or 0 if key is plain. */

@@ -70,6 +70,34 @@ bool token_to_offset(const char *token, int64_t *offset)
     return ok;
 }
 
+static int pct_hex(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool pct_decode(const char *in, size_t n, sbuf *out, bool keep_nul)
+{
+    bool changed = false;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (in[i] == '%' && i + 2 < n && (hi = pct_hex((unsigned char)in[i + 1])) >= 0 &&
+            (lo = pct_hex((unsigned char)in[i + 2])) >= 0 && !(keep_nul && (hi | lo) == 0)) {
+            sbuf_putc(out, (char)(hi * 16 + lo));
+            i += 2;
+            changed = true;
+        } else {
+            sbuf_putc(out, in[i]);
+        }
+    }
+    return changed;
+}
+
 static log_level log_threshold = LOG_INFO;
 
 void log_set_level(log_level level) { log_threshold = level; }

@@ -4,6 +4,7 @@
  * lengths because percent-decoding can produce a NUL, which must be seen
  * (and refused) rather than silently cut the string short. */
 #include "path.h"
+#include "misc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,32 +20,12 @@
 
 static int path_invalid(cerr *e) { return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Invalid path"); }
 
-static int path_hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
-/* One round of %XX decoding (invalid escapes kept, as Python's unquote).
- * Returns whether anything changed. */
+/* One round of %XX decoding into out (emptied first); an embedded NUL it
+ * produces is refused later by the form check. */
 static bool path_pct_round(const char *in, size_t n, sbuf *out)
 {
-    bool changed = false;
     sbuf_reset(out);
-    for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (in[i] == '%' && i + 2 < n && (hi = path_hex((unsigned char)in[i + 1])) >= 0 &&
-            (lo = path_hex((unsigned char)in[i + 2])) >= 0) {
-            sbuf_putc(out, (char)(hi * 16 + lo));
-            i += 2;
-            changed = true;
-        } else {
-            sbuf_putc(out, in[i]);
-        }
-    }
-    return changed;
+    return pct_decode(in, n, out, false);
 }
 
 /* The syntax rules on one form of the path. */
