@@ -146,10 +146,10 @@ int api_artifacts_list(const api_ctx *ctx, const api_request *req, json_t **out,
     if (rc == 0) {
         *out = json_object();
         json_object_set_new(*out, "root_uri", json_string(uri));
-        if (json_array_size(files) > 0)
-            json_object_set(*out, "files", files);
+        api_set_list(*out, "files", files); /* omitted when empty, as protobuf JSON */
+    } else {
+        json_decref(files);
     }
-    json_decref(files);
     free(uri);
     sbuf_free(&rel);
     return rc;
