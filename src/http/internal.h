@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,6 +23,25 @@ typedef enum {
     HTTP_PROXY_DELETE,  /* DELETE mlflow-artifacts/artifacts/<path> */
 } http_kind;
 
+/* A response computed away from the connection (on a pool thread), to be
+ * queued by the connection's own thread: status, body (heap) and type. */
+typedef struct http_out {
+    unsigned status;
+    char *body;
+    size_t len;
+    const char *type;
+} http_out;
+
+/* A unit of work for the handler pool; embedded in its owner. */
+typedef struct http_job {
+    void (*fn)(struct http_job *j);
+    struct http_job *next;
+} http_job;
+
+typedef enum { HTTP_INLINE, HTTP_QUEUED, HTTP_DONE } http_job_state;
+
+struct http_server;
+
 /* One request, from its headers to its completion (MHD's *req_cls). */
 typedef struct http_req {
     http_kind kind;
@@ -36,6 +56,12 @@ typedef struct http_req {
     unsigned fail_status;      /* refused at the headers: status, code, err.msg */
     const char *fail_code;
     cerr err;
+    /* Run on the handler pool (POST API calls): see pool.c. */
+    http_job job;
+    http_job_state state;
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    http_out out;              /* HTTP_DONE: the answer to send */
 } http_req;
 
 /* ---- request.c ---- */
@@ -58,6 +84,13 @@ int64_t http_content_length(struct MHD_Connection *c);
 
 /* ---- response.c ---- */
 
+/* Fill o with obj (stolen) as JSON, or with MLflow's error body. */
+void http_out_json(http_out *o, unsigned status, json_t *obj);
+void http_out_error(http_out *o, unsigned status, const char *code_name, const char *msg);
+void http_out_cerr(http_out *o, const cerr *e);
+/* Queue o's body (ownership passes to MHD). */
+enum MHD_Result http_out_send(struct MHD_Connection *c, http_out *o);
+
 /* A JSON string that never fails: bytes that are not UTF-8 become U+FFFD. */
 json_t *http_json_string(const char *s);
 /* Queue obj (stolen) as application/json. */
@@ -79,5 +112,21 @@ int http_proxy_begin(const api_ctx *ctx, http_req *r, cerr *e);
 void http_proxy_data(http_req *r, const char *data, size_t n);
 /* Called once the whole request is in. */
 enum MHD_Result http_proxy_finish(const api_ctx *ctx, struct MHD_Connection *c, http_req *r);
+
+/* ---- pool.c: threads for handlers that may block ---- */
+
+/* Handler threads started at most; beyond them, jobs wait in the queue. */
+#define HTTP_POOL_MAX_THREADS 256
+
+typedef struct http_pool http_pool;
+int http_pool_create(unsigned max_threads, http_pool **out, cerr *e);
+/* Promise a job; false once the pool is stopping (run the request inline
+ * then). A promised job must be pushed. */
+bool http_pool_reserve(http_pool *p);
+void http_pool_push(http_pool *p, http_job *j);
+/* Refuse new jobs and wait until every promised one has run. */
+void http_pool_drain(http_pool *p);
+/* Drain, then stop the threads and free p. */
+void http_pool_destroy(http_pool *p);
 
 #endif

@@ -67,34 +67,63 @@ static enum MHD_Result http_queue(struct MHD_Connection *c, unsigned status, cha
     return rc;
 }
 
-enum MHD_Result http_send_json(struct MHD_Connection *c, unsigned status, json_t *obj)
+void http_out_json(http_out *o, unsigned status, json_t *obj)
 {
     char *body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
-    if (body == NULL)
-        return http_send_error(c, 500, "INTERNAL_ERROR", "Cannot encode the response");
-    return http_queue(c, status, body, strlen(body), "application/json");
+    if (body == NULL) {
+        http_out_error(o, 500, "INTERNAL_ERROR", "Cannot encode the response");
+        return;
+    }
+    *o = (http_out){status, body, strlen(body), "application/json"};
+}
+
+void http_out_error(http_out *o, unsigned status, const char *code_name, const char *msg)
+{
+    if (status >= 500)
+        log_msg(LOG_WARN, "%u %s: %s", status, code_name, msg);
+    json_t *obj = json_object();
+    json_object_set_new(obj, "error_code", json_string(code_name));
+    json_object_set_new(obj, "message", http_json_string(msg));
+    char *body = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    *o = (http_out){status, body, body ? strlen(body) : 0, "application/json"};
+}
+
+void http_out_cerr(http_out *o, const cerr *e)
+{
+    http_out_error(o, (unsigned)cerr_http_status(e->code), cerr_code_name(e->code), e->msg);
+}
+
+enum MHD_Result http_out_send(struct MHD_Connection *c, http_out *o)
+{
+    char *body = o->body;
+    o->body = NULL;
+    if (body == NULL) /* out of memory while encoding */
+        return MHD_NO;
+    return http_queue(c, o->status, body, o->len, o->type);
+}
+
+enum MHD_Result http_send_json(struct MHD_Connection *c, unsigned status, json_t *obj)
+{
+    http_out o;
+    http_out_json(&o, status, obj);
+    return http_out_send(c, &o);
 }
 
 enum MHD_Result http_send_error(struct MHD_Connection *c, unsigned status, const char *code_name,
                                 const char *msg)
 {
-    if (status >= 500)
-        log_msg(LOG_WARN, "%u %s: %s", status, code_name, msg);
-    json_t *o = json_object();
-    json_object_set_new(o, "error_code", json_string(code_name));
-    json_object_set_new(o, "message", http_json_string(msg));
-    char *body = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (body == NULL)
-        return MHD_NO;
-    return http_queue(c, status, body, strlen(body), "application/json");
+    http_out o;
+    http_out_error(&o, status, code_name, msg);
+    return http_out_send(c, &o);
 }
 
 enum MHD_Result http_send_cerr(struct MHD_Connection *c, const cerr *e)
 {
-    return http_send_error(c, (unsigned)cerr_http_status(e->code), cerr_code_name(e->code),
-                           e->msg);
+    http_out o;
+    http_out_cerr(&o, e);
+    return http_out_send(c, &o);
 }
 
 enum MHD_Result http_send_text(struct MHD_Connection *c, unsigned status, const char *text)

@@ -7,14 +7,18 @@
  * request's state whatever happened, removing a half-written upload.
  *
  * Threads: MHD's internal polling with a pool of `workers` threads (epoll
- * on Linux). A handler blocks only its own worker; the store is shared and
- * thread-safe. Thread-per-connection was not chosen: it costs a thread per
- * idle keep-alive client and buys nothing for short JSON requests. */
+ * on Linux) reads requests and answers GETs itself. POST API calls, which
+ * write (and wait for their group commit) or search, run on the handler
+ * pool (pool.c) while their connection is suspended, so a polling thread
+ * never waits for an fsync and every write in flight can share one commit.
+ * Thread-per-connection was not chosen: it costs a thread per idle
+ * keep-alive client and buys nothing for short JSON requests. */
 #include "http.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,7 @@
 
 struct http_server {
     struct MHD_Daemon *daemon;
+    http_pool *pool;
     api_ctx api;
     unsigned port;
 };
@@ -178,7 +183,8 @@ static void http_data(http_req *r, const char *data, size_t n)
     }
 }
 
-static enum MHD_Result http_api_call(http_server *s, struct MHD_Connection *c, http_req *r)
+/* Runs the API call of r into out. c is needed only for a GET's query. */
+static void http_api_exec(http_server *s, struct MHD_Connection *c, http_req *r, http_out *out)
 {
     cerr e;
     cerr_clear(&e);
@@ -187,17 +193,50 @@ static enum MHD_Result http_api_call(http_server *s, struct MHD_Connection *c, h
     if (!r->is_get || http_args_from_query(c, &req.args) == 0) {
         json_decref(req.args);
         req.args = NULL;
-        if (http_args_from_body(sbuf_str(&r->body), r->body.len, &req.args, &e) < 0)
-            return http_send_cerr(c, &e);
+        if (http_args_from_body(sbuf_str(&r->body), r->body.len, &req.args, &e) < 0) {
+            http_out_cerr(out, &e);
+            return;
+        }
     }
-    json_t *out = NULL;
-    int rc = api_call(r->route, &s->api, &req, &out, &e);
+    json_t *res = NULL;
+    int rc = api_call(r->route, &s->api, &req, &res, &e);
     json_decref(req.args);
     if (rc < 0) {
-        json_decref(out);
-        return http_send_cerr(c, &e);
+        json_decref(res);
+        http_out_cerr(out, &e);
+        return;
     }
-    return http_send_json(c, MHD_HTTP_OK, out ? out : json_object());
+    http_out_json(out, MHD_HTTP_OK, res ? res : json_object());
+}
+
+/* On a pool thread, with the connection suspended. */
+static void http_api_job(http_job *j)
+{
+    http_req *r = (http_req *)((char *)j - offsetof(http_req, job));
+    struct MHD_Connection *c = r->conn;
+    http_api_exec(r->srv, NULL, r, &r->out);
+    r->state = HTTP_DONE;
+    /* Last touch of r: once resumed, the polling thread sends and frees it. */
+    MHD_resume_connection(c);
+}
+
+/* A POST goes to the pool; a GET (or any call once the pool stops
+ * taking work, at shutdown) runs here. */
+static enum MHD_Result http_api_call(http_server *s, struct MHD_Connection *c, http_req *r)
+{
+    if (!r->is_get && http_pool_reserve(s->pool)) {
+        r->state = HTTP_QUEUED;
+        r->srv = s;
+        r->conn = c;
+        r->job.fn = http_api_job;
+        MHD_suspend_connection(c);
+        http_pool_push(s->pool, &r->job);
+        return MHD_YES;
+    }
+    r->responded = true;
+    http_out o;
+    http_api_exec(s, c, r, &o);
+    return http_out_send(c, &o);
 }
 
 /* Last call: the whole request is in. */
@@ -205,16 +244,14 @@ static enum MHD_Result http_finish(http_server *s, struct MHD_Connection *c, htt
 {
     if (r->kind == HTTP_API && r->body_len > CAIRN_MAX_JSON_BODY)
         http_fail_too_big(r);
+    if (r->kind == HTTP_API && r->fail_status == 0)
+        return http_api_call(s, c, r);
+    r->responded = true;
     if (r->fail_status != 0)
         return http_send_error(c, r->fail_status, r->fail_code, r->err.msg);
-    switch (r->kind) {
-    case HTTP_HEALTH:
+    if (r->kind == HTTP_HEALTH)
         return http_send_text(c, MHD_HTTP_OK, "OK");
-    case HTTP_API:
-        return http_api_call(s, c, r);
-    default:
-        return http_proxy_finish(&s->api, c, r);
-    }
+    return http_proxy_finish(&s->api, c, r);
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -245,9 +282,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (r->responded)
+    if (r->responded || r->state == HTTP_QUEUED)
         return MHD_YES;
-    r->responded = true;
+    if (r->state == HTTP_DONE) { /* resumed: the pool left the answer */
+        r->responded = true;
+        return http_out_send(c, &r->out);
+    }
     return http_finish(cls, c, r);
 }
 
@@ -264,6 +304,7 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         artifacts_upload_abort(r->upload);
     }
     free(r->rel);
+    free(r->out.body);
     sbuf_free(&r->body);
     free(r);
     *req_cls = NULL;
@@ -311,7 +352,11 @@ int http_server_start(const http_config *cfg, http_server **out, cerr *e)
     if (s == NULL)
         abort();
     s->api = cfg->api;
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (http_pool_create(HTTP_POOL_MAX_THREADS, &s->pool, e) < 0) {
+        free(s);
+        return -1;
+    }
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     unsigned workers = cfg->workers ? cfg->workers : 1;
@@ -327,6 +372,7 @@ int http_server_start(const http_config *cfg, http_server **out, cerr *e)
         MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,
         MHD_OPTION_END);
     if (s->daemon == NULL) {
+        http_pool_destroy(s->pool);
         free(s);
         return cerr_set(e, CERR_INTERNAL_ERROR,
                         "Cannot listen on %s port %u (address in use or not permitted?)",
@@ -344,6 +390,10 @@ void http_server_stop(http_server *s)
 {
     if (s == NULL)
         return;
+    /* Every suspended connection must be resumed before MHD closes them,
+     * and no job may still hold a request MHD is about to free. */
+    http_pool_drain(s->pool);
     MHD_stop_daemon(s->daemon);
+    http_pool_destroy(s->pool);
     free(s);
 }

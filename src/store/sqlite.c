@@ -143,13 +143,12 @@ static void *sqlite_writer_main(void *arg)
 
         sqlite_batch_run(st->wconn, batch);
 
-        pthread_mutex_lock(&st->qlock);
+        /* Wake each waiter alone: a broadcast would wake them all on one
+         * lock, hundreds at a time under load. */
         for (sqlite_job *j = batch, *next; j; j = next) {
             next = j->next; /* j lives on its waiter's stack: read first */
-            j->done = true;
+            sem_post(&j->done);
         }
-        pthread_cond_broadcast(&st->donecond);
-        pthread_mutex_unlock(&st->qlock);
     }
 }
 
@@ -161,15 +160,17 @@ int sqlite_write(store *st, sqlite_write_fn fn, void *ctx, cerr *e)
         pthread_mutex_unlock(&st->qlock);
         return cerr_set(e, CERR_TEMPORARILY_UNAVAILABLE, "the store is closing");
     }
+    sem_init(&job.done, 0, 0);
     if (st->qtail)
         st->qtail->next = &job;
     else
         st->qhead = &job;
     st->qtail = &job;
     pthread_cond_signal(&st->qcond);
-    while (!job.done)
-        pthread_cond_wait(&st->donecond, &st->qlock);
     pthread_mutex_unlock(&st->qlock);
+    while (sem_wait(&job.done) < 0) /* EINTR */
+        ;
+    sem_destroy(&job.done);
     if (job.rc != 0 && e)
         *e = job.err;
     return job.rc;
@@ -188,7 +189,6 @@ static store *sqlite_store_alloc(const char *path, const char *root)
         abort();
     pthread_mutex_init(&st->qlock, NULL);
     pthread_cond_init(&st->qcond, NULL);
-    pthread_cond_init(&st->donecond, NULL);
     pthread_mutex_init(&st->plock, NULL);
     pthread_cond_init(&st->pcond, NULL);
     return st;
@@ -233,7 +233,6 @@ void store_close(store *st)
     sqlite_conn_close(st->wconn);
     pthread_mutex_destroy(&st->qlock);
     pthread_cond_destroy(&st->qcond);
-    pthread_cond_destroy(&st->donecond);
     pthread_mutex_destroy(&st->plock);
     pthread_cond_destroy(&st->pcond);
     free(st->path);

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,7 +54,7 @@ typedef struct sqlite_job {
     sqlite_write_fn fn;
     void *ctx;
     int rc;
-    bool done;
+    sem_t done; /* posted by the writer once rc and err are final */
     cerr err;
     struct sqlite_job *next;
 } sqlite_job;
@@ -68,7 +69,6 @@ struct store {
     bool writer_started;
     pthread_mutex_t qlock;
     pthread_cond_t qcond;    /* work queued, or stopping */
-    pthread_cond_t donecond; /* some jobs finished */
     sqlite_job *qhead, *qtail;
     bool stopping;
 
