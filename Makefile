@@ -45,7 +45,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS)
 	@echo "  TEST  $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -Isrc -o $@ $< $(LIBOBJS) $(LIBS) -lcmocka
 
-benches: $(BUILD)/bench/store_bench
+benches: $(BUILD)/bench/store_bench $(BUILD)/bench/cairn_load $(BUILD)/bench/sqlite_bare
+
+# The load generator stands alone: it speaks HTTP, not the store.
+$(BUILD)/bench/cairn_load: bench/load.c bench/load_http.c bench/load.h
+	@mkdir -p $(dir $@)
+	@echo "  BENCH $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/load.c bench/load_http.c -lpthread
+
 
 $(BUILD)/bench/%: bench/%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
