@@ -1,11 +1,11 @@
-/* sqlite_runs.c - runs: create, get, update, delete, restore, artifact URI,
+/* store_runs.c - runs: create, get, update, delete, restore, artifact URI,
  * and the run checks and renaming the logging closures share.
  *
  * Semantics follow MLflow 2.9.2's SqlAlchemyStore: a run is created RUNNING
  * and active, its id is uuid4().hex, its artifact URI is the experiment's
  * location + /<run_id>/artifacts, and its name lives both in runs.name and in
  * the mlflow.runName tag, which every rename keeps equal. */
-#include "sqlite.h"
+#include "store_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,57 +14,57 @@
 
 #include "../util/misc.h"
 
-static int sqlite_run_not_found(const char *run_id, cerr *e)
+static int store_run_not_found(const char *run_id, cerr *e)
 {
     return cerr_set(e, CERR_RESOURCE_DOES_NOT_EXIST, "Run with id=%s not found",
                     run_id ? run_id : "");
 }
 
-int sqlite_run_check(sqlite_conn *c, const char *run_id, bool must_be_active,
+int store_run_check(db_conn *c, const char *run_id, bool must_be_active,
                      int64_t *experiment_id, cerr *e)
 {
-    sqlite3_stmt *s = sqlite_prep(
+    db_stmt *s = db_prep(
         c, "SELECT lifecycle_stage, experiment_id FROM runs WHERE run_uuid = ?", e);
-    if (s == NULL || sqlite_bindf(c, s, e, "t", run_id) < 0)
+    if (s == NULL || db_bindf(s, e, "t", run_id) < 0)
         return -1;
-    int rc = sqlite_row(c, s, e);
+    int rc = db_row(s, e);
     if (rc <= 0)
-        return rc < 0 ? -1 : sqlite_run_not_found(run_id, e);
+        return rc < 0 ? -1 : store_run_not_found(run_id, e);
     if (experiment_id)
-        *experiment_id = sqlite3_column_int64(s, 1);
-    if (must_be_active && strcmp(sqlite_text(s, 0), "active") != 0)
+        *experiment_id = db_int64(s, 1);
+    if (must_be_active && strcmp(db_text(s, 0), "active") != 0)
         rc = cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
                       "The run %s must be in the 'active' state. Current state is %s.", run_id,
-                      sqlite_text(s, 0));
+                      db_text(s, 0));
     else
         rc = 0;
-    sqlite3_reset(s);
+    db_reset(s);
     return rc;
 }
 
-static int sqlite_run_tag_put(sqlite_conn *c, const char *run_id, const char *key,
+static int store_run_tag_put(db_conn *c, const char *run_id, const char *key,
                               const char *value, cerr *e)
 {
-    sqlite3_stmt *s = sqlite_prep(c,
+    db_stmt *s = db_prep(c,
                                   "INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?) "
                                   "ON CONFLICT (key, run_uuid) DO UPDATE SET value = "
                                   "excluded.value",
                                   e);
-    if (s == NULL || sqlite_bindf(c, s, e, "ttt", key, value, run_id) < 0)
+    if (s == NULL || db_bindf(s, e, "ttt", key, value, run_id) < 0)
         return -1;
-    return sqlite_run(c, s, e);
+    return db_run(s, e);
 }
 
-int sqlite_run_rename(sqlite_conn *c, const char *run_id, const char *name, cerr *e)
+int store_run_rename(db_conn *c, const char *run_id, const char *name, cerr *e)
 {
-    sqlite3_stmt *s = sqlite_prep(c, "UPDATE runs SET name = ? WHERE run_uuid = ?", e);
-    if (s == NULL || sqlite_bindf(c, s, e, "tt", name, run_id) < 0 || sqlite_run(c, s, e) < 0)
+    db_stmt *s = db_prep(c, "UPDATE runs SET name = ? WHERE run_uuid = ?", e);
+    if (s == NULL || db_bindf(s, e, "tt", name, run_id) < 0 || db_run(s, e) < 0)
         return -1;
-    return sqlite_run_tag_put(c, run_id, SQLITE_RUN_NAME_TAG, name, e);
+    return store_run_tag_put(c, run_id, STORE_RUN_NAME_TAG, name, e);
 }
 
 /* "adjective-animal-NNN", like MLflow's _generate_random_name. */
-static void sqlite_run_name_random(char *out, size_t cap)
+static void store_run_name_random(char *out, size_t cap)
 {
     static const char *const adjectives[] = {
         "amber",  "bold",   "brave",  "bright", "calm",   "clever", "crisp",  "daring",
@@ -90,19 +90,19 @@ static void sqlite_run_name_random(char *out, size_t cap)
 
 /* A Run with its data and inputs, read on connection c (a reader's, or the
  * writer's to answer a create with what it just wrote). */
-static int sqlite_run_load(sqlite_conn *c, const char *run_id, json_t **out, cerr *e)
+static int store_run_load(db_conn *c, const char *run_id, json_t **out, cerr *e)
 {
     *out = NULL;
-    sqlite3_stmt *s = sqlite_prep(c, "SELECT " SQLITE_RUN_COLS " FROM runs WHERE run_uuid = ?", e);
-    if (s == NULL || sqlite_bindf(c, s, e, "t", run_id) < 0)
+    db_stmt *s = db_prep(c, "SELECT " STORE_RUN_COLS " FROM runs WHERE run_uuid = ?", e);
+    if (s == NULL || db_bindf(s, e, "t", run_id) < 0)
         return -1;
-    int rc = sqlite_row(c, s, e);
+    int rc = db_row(s, e);
     if (rc <= 0)
-        return rc < 0 ? -1 : sqlite_run_not_found(run_id, e);
+        return rc < 0 ? -1 : store_run_not_found(run_id, e);
     json_t *arr = json_array();
-    json_array_append_new(arr, sqlite_run_wrap(sqlite_run_info_from_row(s)));
-    sqlite3_reset(s);
-    if (sqlite_runs_attach(c, arr, e) == 0)
+    json_array_append_new(arr, store_run_wrap(store_run_info_from_row(s)));
+    db_reset(s);
+    if (store_runs_attach(c, arr, e) == 0)
         *out = json_incref(json_array_get(arr, 0));
     json_decref(arr);
     return *out ? 0 : -1;
@@ -110,48 +110,48 @@ static int sqlite_run_load(sqlite_conn *c, const char *run_id, json_t **out, cer
 
 /* ---- create ---- */
 
-typedef struct sqlite_run_create {
+typedef struct store_run_create_ctx {
     store *st;
     const store_run_create_req *req;
     json_t *run;
-} sqlite_run_create;
+} store_run_create_ctx;
 
-static const char *sqlite_run_name_tag(const store_run_create_req *req)
+static const char *store_run_name_tag(const store_run_create_req *req)
 {
     for (size_t i = 0; i < req->ntags; i++)
-        if (strcmp(req->tags[i].key, SQLITE_RUN_NAME_TAG) == 0)
+        if (strcmp(req->tags[i].key, STORE_RUN_NAME_TAG) == 0)
             return req->tags[i].value;
     return NULL;
 }
 
 /* The experiment's artifact location, checking it exists and is active. */
-static int sqlite_run_experiment(sqlite_conn *c, const char *exp_id, int64_t *num,
+static int store_run_experiment(db_conn *c, const char *exp_id, int64_t *num,
                                  char **location, cerr *e)
 {
     char stage[16];
-    if (sqlite_experiment_stage(c, exp_id, stage, e) < 0)
+    if (store_experiment_stage(c, exp_id, stage, e) < 0)
         return -1;
-    sqlite_parse_id(exp_id, num);
+    store_parse_id(exp_id, num);
     if (strcmp(stage, "active") != 0)
         return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
                         "The experiment %lld must be in the 'active' state. "
                         "Current state is %s.",
                         (long long)*num, stage);
-    sqlite3_stmt *s =
-        sqlite_prep(c, "SELECT artifact_location FROM experiments WHERE experiment_id = ?", e);
-    if (s == NULL || sqlite_bindf(c, s, e, "i", *num) < 0 || sqlite_row(c, s, e) != 1)
+    db_stmt *s =
+        db_prep(c, "SELECT artifact_location FROM experiments WHERE experiment_id = ?", e);
+    if (s == NULL || db_bindf(s, e, "i", *num) < 0 || db_row(s, e) != 1)
         return -1;
-    *location = strdup(sqlite_text(s, 0));
-    sqlite3_reset(s);
+    *location = strdup(db_text(s, 0));
+    db_reset(s);
     if (*location == NULL)
         abort();
     return 0;
 }
 
-static int sqlite_run_insert(sqlite_conn *c, const store_run_create_req *req, const char *run_id,
+static int store_run_insert(db_conn *c, const store_run_create_req *req, const char *run_id,
                              const char *name, int64_t exp, const char *uri, cerr *e)
 {
-    sqlite3_stmt *s = sqlite_prep(c,
+    db_stmt *s = db_prep(c,
                                   "INSERT INTO runs (run_uuid, name, source_type, source_name, "
                                   "entry_point_name, user_id, status, start_time, end_time, "
                                   "source_version, lifecycle_stage, artifact_uri, experiment_id, "
@@ -161,23 +161,25 @@ static int sqlite_run_insert(sqlite_conn *c, const store_run_create_req *req, co
     if (s == NULL ||
         /* MLflow stores the request's user_id, "" when unset, and always
          * returns it: keep both so RunInfo looks the same from either server. */
-        sqlite_bindf(c, s, e, "tttiti", run_id, name, req->user_id ? req->user_id : "",
+        db_bindf(s, e, "tttiti", run_id, name, req->user_id ? req->user_id : "",
                      req->start_time, uri, exp) < 0)
         return -1;
-    if (sqlite_run(c, s, e) < 0)
+    if (db_run(s, e) < 0)
         return -1;
     for (size_t i = 0; i < req->ntags; i++)
-        if (sqlite_run_tag_put(c, run_id, req->tags[i].key, req->tags[i].value, e) < 0)
+        if (store_run_tag_put(c, run_id, req->tags[i].key, req->tags[i].value, e) < 0)
             return -1;
-    return sqlite_run_tag_put(c, run_id, SQLITE_RUN_NAME_TAG, name, e);
+    return store_run_tag_put(c, run_id, STORE_RUN_NAME_TAG, name, e);
 }
 
-static int sqlite_run_create_fn(sqlite_conn *c, void *arg, cerr *e)
+static int store_run_create_fn(db_conn *c, void *arg, cerr *e)
 {
-    sqlite_run_create *x = arg;
+    store_run_create_ctx *x = arg;
     const store_run_create_req *req = x->req;
+    json_decref(x->run); /* from an attempt that was rolled back */
+    x->run = NULL;
     const char *exp_id = req->experiment_id && req->experiment_id[0] ? req->experiment_id : "0";
-    const char *tag_name = sqlite_run_name_tag(req);
+    const char *tag_name = store_run_name_tag(req);
     if (req->run_name && req->run_name[0] && tag_name && strcmp(req->run_name, tag_name) != 0)
         return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
                         "Both 'run_name' argument and 'mlflow.runName' tag are specified, but "
@@ -185,28 +187,28 @@ static int sqlite_run_create_fn(sqlite_conn *c, void *arg, cerr *e)
                         req->run_name, tag_name);
     int64_t exp;
     char *location = NULL;
-    if (sqlite_run_experiment(c, exp_id, &exp, &location, e) < 0)
+    if (store_run_experiment(c, exp_id, &exp, &location, e) < 0)
         return -1;
     char random_name[64], run_id[33];
     const char *name = req->run_name && req->run_name[0] ? req->run_name
                        : tag_name && tag_name[0]         ? tag_name
                                                          : NULL;
     if (name == NULL) {
-        sqlite_run_name_random(random_name, sizeof random_name);
+        store_run_name_random(random_name, sizeof random_name);
         name = random_name;
     }
     ids_hex32(run_id);
-    char *uri = sqlite_path_join(location, run_id, "artifacts");
-    int rc = sqlite_run_insert(c, req, run_id, name, exp, uri, e);
+    char *uri = store_path_join(location, run_id, "artifacts");
+    int rc = store_run_insert(c, req, run_id, name, exp, uri, e);
     free(uri);
     free(location);
-    return rc < 0 ? -1 : sqlite_run_load(c, run_id, &x->run, e);
+    return rc < 0 ? -1 : store_run_load(c, run_id, &x->run, e);
 }
 
 int store_run_create(store *st, const store_run_create_req *req, json_t **run_out, cerr *e)
 {
-    sqlite_run_create x = {st, req, NULL};
-    int rc = sqlite_write(st, sqlite_run_create_fn, &x, e);
+    store_run_create_ctx x = {st, req, NULL};
+    int rc = db_write(st, store_run_create_fn, &x, e);
     if (rc < 0) /* the closure may have built the run before the commit failed */
         json_decref(x.run);
     *run_out = rc < 0 ? NULL : x.run;
@@ -218,47 +220,47 @@ int store_run_create(store *st, const store_run_create_req *req, json_t **run_ou
 int store_run_get(store *st, const char *run_id, json_t **run_out, cerr *e)
 {
     *run_out = NULL;
-    sqlite_conn *c = sqlite_read_begin(st, e);
+    db_conn *c = db_read_begin(st, e);
     if (c == NULL)
         return -1;
-    int rc = sqlite_run_load(c, run_id, run_out, e);
-    sqlite_read_end(st, c);
+    int rc = store_run_load(c, run_id, run_out, e);
+    db_read_end(st, c);
     return rc;
 }
 
 int store_run_artifact_uri(store *st, const char *run_id, char **uri_out, cerr *e)
 {
     *uri_out = NULL;
-    sqlite_conn *c = sqlite_read_begin(st, e);
+    db_conn *c = db_read_begin(st, e);
     if (c == NULL)
         return -1;
-    sqlite3_stmt *s = sqlite_prep(c, "SELECT artifact_uri FROM runs WHERE run_uuid = ?", e);
-    int rc = s ? sqlite_bindf(c, s, e, "t", run_id) : -1;
+    db_stmt *s = db_prep(c, "SELECT artifact_uri FROM runs WHERE run_uuid = ?", e);
+    int rc = s ? db_bindf(s, e, "t", run_id) : -1;
     if (rc == 0)
-        rc = sqlite_row(c, s, e);
+        rc = db_row(s, e);
     if (rc == 1) {
-        *uri_out = strdup(sqlite_text(s, 0));
+        *uri_out = strdup(db_text(s, 0));
         if (*uri_out == NULL)
             abort();
         rc = 0;
     } else if (rc == 0) {
-        rc = sqlite_run_not_found(run_id, e);
+        rc = store_run_not_found(run_id, e);
     }
-    sqlite_read_end(st, c);
+    db_read_end(st, c);
     return rc;
 }
 
 /* ---- update, delete, restore ---- */
 
-typedef struct sqlite_run_change {
+typedef struct store_run_change {
     const char *run_id;
     const char *status;
     const int64_t *end_time;
     const char *run_name;
     json_t *info;
-} sqlite_run_change;
+} store_run_change;
 
-static bool sqlite_run_status_valid(const char *status)
+static bool store_run_status_valid(const char *status)
 {
     static const char *const names[] = {"RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
@@ -267,28 +269,30 @@ static bool sqlite_run_status_valid(const char *status)
     return false;
 }
 
-static int sqlite_run_update_fn(sqlite_conn *c, void *arg, cerr *e)
+static int store_run_update_fn(db_conn *c, void *arg, cerr *e)
 {
-    sqlite_run_change *x = arg;
-    if (sqlite_run_check(c, x->run_id, true, NULL, e) < 0)
+    store_run_change *x = arg;
+    json_decref(x->info); /* from an attempt that was rolled back */
+    x->info = NULL;
+    if (store_run_check(c, x->run_id, true, NULL, e) < 0)
         return -1;
-    sqlite3_stmt *s = sqlite_prep(c,
+    db_stmt *s = db_prep(c,
                                   "UPDATE runs SET status = COALESCE(?, status), "
                                   "end_time = COALESCE(?, end_time) WHERE run_uuid = ?",
                                   e);
     if (s == NULL)
         return -1;
-    int rc = x->end_time ? sqlite_bindf(c, s, e, "tit", x->status, *x->end_time, x->run_id)
-                         : sqlite_bindf(c, s, e, "tnt", x->status, x->run_id);
-    if (rc < 0 || sqlite_run(c, s, e) < 0)
+    int rc = x->end_time ? db_bindf(s, e, "tit", x->status, *x->end_time, x->run_id)
+                         : db_bindf(s, e, "tnt", x->status, x->run_id);
+    if (rc < 0 || db_run(s, e) < 0)
         return -1;
-    if (x->run_name && x->run_name[0] && sqlite_run_rename(c, x->run_id, x->run_name, e) < 0)
+    if (x->run_name && x->run_name[0] && store_run_rename(c, x->run_id, x->run_name, e) < 0)
         return -1;
-    s = sqlite_prep(c, "SELECT " SQLITE_RUN_COLS " FROM runs WHERE run_uuid = ?", e);
-    if (s == NULL || sqlite_bindf(c, s, e, "t", x->run_id) < 0 || sqlite_row(c, s, e) != 1)
+    s = db_prep(c, "SELECT " STORE_RUN_COLS " FROM runs WHERE run_uuid = ?", e);
+    if (s == NULL || db_bindf(s, e, "t", x->run_id) < 0 || db_row(s, e) != 1)
         return -1;
-    x->info = sqlite_run_info_from_row(s);
-    sqlite3_reset(s);
+    x->info = store_run_info_from_row(s);
+    db_reset(s);
     return 0;
 }
 
@@ -296,10 +300,10 @@ int store_run_update(store *st, const char *run_id, const char *status, const in
                      const char *run_name, json_t **info_out, cerr *e)
 {
     *info_out = NULL;
-    if (status && !sqlite_run_status_valid(status))
+    if (status && !store_run_status_valid(status))
         return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Invalid run status: '%s'", status);
-    sqlite_run_change x = {run_id, status, end_time, run_name, NULL};
-    int rc = sqlite_write(st, sqlite_run_update_fn, &x, e);
+    store_run_change x = {run_id, status, end_time, run_name, NULL};
+    int rc = db_write(st, store_run_update_fn, &x, e);
     if (rc < 0)
         json_decref(x.info);
     else
@@ -308,37 +312,37 @@ int store_run_update(store *st, const char *run_id, const char *status, const in
 }
 
 /* Delete and restore do not require any state, as in MLflow. */
-static int sqlite_run_lifecycle(sqlite_conn *c, const char *run_id, bool delete, cerr *e)
+static int store_run_lifecycle(db_conn *c, const char *run_id, bool delete, cerr *e)
 {
-    if (sqlite_run_check(c, run_id, false, NULL, e) < 0)
+    if (store_run_check(c, run_id, false, NULL, e) < 0)
         return -1;
-    sqlite3_stmt *s = sqlite_prep(
+    db_stmt *s = db_prep(
         c, "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?", e);
     if (s == NULL)
         return -1;
-    int rc = delete ? sqlite_bindf(c, s, e, "tit", "deleted", time_now_ms(), run_id)
-                    : sqlite_bindf(c, s, e, "tnt", "active", run_id);
-    return rc < 0 ? -1 : sqlite_run(c, s, e);
+    int rc = delete ? db_bindf(s, e, "tit", "deleted", time_now_ms(), run_id)
+                    : db_bindf(s, e, "tnt", "active", run_id);
+    return rc < 0 ? -1 : db_run(s, e);
 }
 
-static int sqlite_run_delete_fn(sqlite_conn *c, void *arg, cerr *e)
+static int store_run_delete_fn(db_conn *c, void *arg, cerr *e)
 {
-    return sqlite_run_lifecycle(c, ((sqlite_run_change *)arg)->run_id, true, e);
+    return store_run_lifecycle(c, ((store_run_change *)arg)->run_id, true, e);
 }
 
-static int sqlite_run_restore_fn(sqlite_conn *c, void *arg, cerr *e)
+static int store_run_restore_fn(db_conn *c, void *arg, cerr *e)
 {
-    return sqlite_run_lifecycle(c, ((sqlite_run_change *)arg)->run_id, false, e);
+    return store_run_lifecycle(c, ((store_run_change *)arg)->run_id, false, e);
 }
 
 int store_run_delete(store *st, const char *run_id, cerr *e)
 {
-    sqlite_run_change x = {.run_id = run_id};
-    return sqlite_write(st, sqlite_run_delete_fn, &x, e);
+    store_run_change x = {.run_id = run_id};
+    return db_write(st, store_run_delete_fn, &x, e);
 }
 
 int store_run_restore(store *st, const char *run_id, cerr *e)
 {
-    sqlite_run_change x = {.run_id = run_id};
-    return sqlite_write(st, sqlite_run_restore_fn, &x, e);
+    store_run_change x = {.run_id = run_id};
+    return db_write(st, store_run_restore_fn, &x, e);
 }
