@@ -98,6 +98,8 @@ int pg_fail(pg_conn *c, PGresult *res, const char *what, cerr *e)
     cerr_code code = CERR_INTERNAL_ERROR;
     if (strcmp(c->sqlstate, "23505") == 0)
         code = CERR_RESOURCE_ALREADY_EXISTS;
+    else if (strcmp(c->sqlstate, "22001") == 0) /* longer than its VARCHAR(n) */
+        code = CERR_INVALID_PARAMETER_VALUE;
     else if (strcmp(c->sqlstate, "40001") == 0 || strcmp(c->sqlstate, "40P01") == 0 ||
              PQstatus(c->pg) != CONNECTION_OK)
         code = CERR_TEMPORARILY_UNAVAILABLE;
