@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # test.sh - install what is missing, build (normal and ASan+UBSan), and run
 # every suite against both builds: C unit tests (cmocka) and black-box API
-# tests (pytest driving build/cairn). Ends with one line "N passed, M failed".
+# tests (pytest driving build/cairn); then the API tests once more on the
+# release build against a throw-away PostgreSQL (scripts/pg.sh). Ends with
+# one line "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
 
 PY=/usr/bin/python3   # Debian's python sees python3-requests and python3-pytest
 results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+pgdir=""
+cleanup() {
+    [ -n "$pgdir" ] && bash scripts/pg.sh stop "$pgdir"
+    rm -rf "$results"
+}
+trap cleanup EXIT
 passed=0
 failed=0
 
@@ -65,6 +72,21 @@ PYEOF
 if build; then
     run_units build
     [ -d tests/api ] && run_api "$PWD/build/cairn" release env
+    # The same suite on PostgreSQL: every test server gets its own database.
+    if [ -d tests/api ]; then
+        if pgenv=$(bash scripts/pg.sh start 2>"$results/pg.log"); then
+            eval "$pgenv"
+            pgdir=$CAIRN_PG_DIR
+            run_api "$PWD/build/cairn" postgres env CAIRN_TEST_PG="$CAIRN_TEST_PG" \
+                CAIRN_TEST_PG_SOCKET="$CAIRN_TEST_PG_SOCKET" CAIRN_SKIP_BIG=1
+            bash scripts/pg.sh stop "$pgdir"
+            pgdir=""
+        else
+            cat "$results/pg.log"
+            echo "api postgres: the PostgreSQL server did not start"
+            failed=$((failed + 1))
+        fi
+    fi
 fi
 if build SAN=1; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1

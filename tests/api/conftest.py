@@ -126,6 +126,8 @@ class Server:
 
     @property
     def store_uri(self):
+        if getattr(self, "uri_override", None):
+            return self.uri_override
         if self.pg_database:
             return pg_uri(self.pg_database)
         return f"sqlite:///{self.db_path}"
