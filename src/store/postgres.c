@@ -134,8 +134,7 @@ int pg_write(pg_store *st, db_write_fn fn, void *ctx, cerr *e)
 
 /* ---- open / close ---- */
 
-int pg_store_open(const char *conninfo, const char *default_artifact_root, pg_store **out,
-                  cerr *e)
+int pg_store_open(const char *conninfo, const char *default_artifact_root, pg_store **out, cerr *e)
 {
     *out = NULL;
     pg_store *st = calloc(1, sizeof *st);

@@ -230,9 +230,7 @@ int pg_vbind(pg_stmt *k, int idx, cerr *e, const char *fmt, va_list ap)
                             k->sql);
         int i = idx - 1;
         switch (*fmt) {
-        case 't':
-            k->vals[i] = va_arg(ap, const char *);
-            break;
+        case 't': k->vals[i] = va_arg(ap, const char *); break;
         case 'i':
             snprintf(k->num[i], sizeof k->num[i], "%lld", (long long)va_arg(ap, int64_t));
             k->vals[i] = k->num[i];
@@ -248,9 +246,7 @@ int pg_vbind(pg_stmt *k, int idx, cerr *e, const char *fmt, va_list ap)
             k->vals[i] = k->num[i];
             break;
         }
-        default:
-            k->vals[i] = NULL;
-            break;
+        default: k->vals[i] = NULL; break;
         }
     }
     return 0;

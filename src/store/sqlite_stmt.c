@@ -120,15 +120,9 @@ int sqlite_vbind(sqlite_cached *k, int idx, cerr *e, const char *fmt, va_list ap
             rc = v ? sqlite3_bind_text(s, idx, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, idx);
             break;
         }
-        case 'i':
-            rc = sqlite3_bind_int64(s, idx, va_arg(ap, int64_t));
-            break;
-        case 'd':
-            rc = sqlite3_bind_double(s, idx, va_arg(ap, double));
-            break;
-        default:
-            rc = sqlite3_bind_null(s, idx);
-            break;
+        case 'i': rc = sqlite3_bind_int64(s, idx, va_arg(ap, int64_t)); break;
+        case 'd': rc = sqlite3_bind_double(s, idx, va_arg(ap, double)); break;
+        default: rc = sqlite3_bind_null(s, idx); break;
         }
         if (rc != SQLITE_OK)
             return sqlite_fail((sqlite_conn *)k->base.conn, "bind", e);
@@ -157,7 +151,7 @@ int sqlite_exec(sqlite_conn *c, const char *sql, cerr *e)
     char *msg = NULL;
     if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         cerr_code code = sqlite3_errcode(c->db) == SQLITE_BUSY ? CERR_TEMPORARILY_UNAVAILABLE
-                                                                : CERR_INTERNAL_ERROR;
+                                                               : CERR_INTERNAL_ERROR;
         cerr_set(e, code, "SQLite: %s", msg ? msg : sqlite3_errmsg(c->db));
         sqlite3_free(msg);
         return -1;

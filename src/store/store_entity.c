@@ -6,7 +6,8 @@
  * Children are loaded with one query per child table for the whole page,
  * `WHERE run_uuid IN (SELECT value FROM json_each(?))` with the page's ids as
  * one bound JSON array, then attached through a sorted index: a page of
- * 50,000 runs costs five queries, not 200,000. */
+ * 50,000 runs costs five queries, not 200,000. (On PostgreSQL the driver
+ * reads json_each as json_array_elements_text; see db.h.) */
 #include "store_int.h"
 
 #include <stdio.h>
@@ -117,10 +118,10 @@ int store_experiments_attach(db_conn *c, json_t *arr, cerr *e)
     char *list = store_json_int_list(nums, n);
     int rc = -1;
     db_stmt *s = db_prep(c,
-                                  "SELECT experiment_id, key, value FROM experiment_tags "
-                                  "WHERE experiment_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) "
-                                  "ORDER BY experiment_id, key",
-                                  e);
+                         "SELECT experiment_id, key, value FROM experiment_tags "
+                         "WHERE experiment_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) "
+                         "ORDER BY experiment_id, key",
+                         e);
     if (s && db_bindf(s, e, "t", list) == 0) {
         while ((rc = db_row(s, e)) == 1) {
             char id[24];
@@ -128,7 +129,7 @@ int store_experiments_attach(db_conn *c, json_t *arr, cerr *e)
             size_t pos = store_idx_find(&ix, id);
             if (pos != (size_t)-1)
                 store_append(json_array_get(arr, pos), "tags",
-                              store_kv_json(db_text(s, 1), db_text(s, 2)));
+                             store_kv_json(db_text(s, 1), db_text(s, 2)));
         }
     }
     free(list);
@@ -146,13 +147,12 @@ typedef void (*store_attach_fn)(db_stmt *s, json_t *parent);
 static void store_attach_param(db_stmt *s, json_t *run)
 {
     store_append(json_object_get(run, "data"), "params",
-                  store_kv_json(db_text(s, 1), db_text(s, 2)));
+                 store_kv_json(db_text(s, 1), db_text(s, 2)));
 }
 
 static void store_attach_tag(db_stmt *s, json_t *run)
 {
-    store_append(json_object_get(run, "data"), "tags",
-                  store_kv_json(db_text(s, 1), db_text(s, 2)));
+    store_append(json_object_get(run, "data"), "tags", store_kv_json(db_text(s, 1), db_text(s, 2)));
 }
 
 static void store_attach_metric(db_stmt *s, json_t *run)
@@ -179,8 +179,8 @@ static void store_attach_input_tag(db_stmt *s, json_t *input)
     store_append(input, "tags", store_kv_json(db_text(s, 1), db_text(s, 2)));
 }
 
-static int store_attach_query(db_conn *c, const char *sql, const char *list,
-                               const store_idx *ix, json_t *arr, store_attach_fn fn, cerr *e)
+static int store_attach_query(db_conn *c, const char *sql, const char *list, const store_idx *ix,
+                              json_t *arr, store_attach_fn fn, cerr *e)
 {
     db_stmt *s = db_prep(c, sql, e);
     if (s == NULL || db_bindf(s, e, "t", list) < 0)
@@ -201,8 +201,8 @@ static int store_attach_input_tags(db_conn *c, const char *list, json_t *arr, ce
     json_t *all = json_array(); /* borrowed dataset inputs */
     size_t n = json_array_size(arr);
     for (size_t i = 0; i < n; i++) {
-        json_t *ins = json_object_get(json_object_get(json_array_get(arr, i), "inputs"),
-                                      "dataset_inputs");
+        json_t *ins =
+            json_object_get(json_object_get(json_array_get(arr, i), "inputs"), "dataset_inputs");
         for (size_t k = 0; k < json_array_size(ins); k++)
             json_array_append(all, json_array_get(ins, k));
     }
@@ -217,11 +217,11 @@ static int store_attach_input_tags(db_conn *c, const char *list, json_t *arr, ce
         store_idx ix;
         store_idx_build(&ix, uuids, m);
         rc = store_attach_query(c,
-                                 "SELECT t.input_uuid, t.name, t.value FROM input_tags t "
-                                 "JOIN inputs i ON i.input_uuid = t.input_uuid "
-                                 "WHERE i.destination_type = 'RUN' AND i.destination_id IN "
-                                 "(SELECT value FROM json_each(?)) ORDER BY t.input_uuid, t.name",
-                                 list, &ix, all, store_attach_input_tag, e);
+                                "SELECT t.input_uuid, t.name, t.value FROM input_tags t "
+                                "JOIN inputs i ON i.input_uuid = t.input_uuid "
+                                "WHERE i.destination_type = 'RUN' AND i.destination_id IN "
+                                "(SELECT value FROM json_each(?)) ORDER BY t.input_uuid, t.name",
+                                list, &ix, all, store_attach_input_tag, e);
         store_idx_free(&ix);
         free(uuids);
         for (size_t k = 0; k < m; k++)
@@ -231,11 +231,11 @@ static int store_attach_input_tags(db_conn *c, const char *list, json_t *arr, ce
     return rc;
 }
 
-#define STORE_INPUTS_SQL(order)                                                              \
-    "SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, "      \
-    "d.dataset_source, d.dataset_schema, d.dataset_profile FROM inputs i "                  \
-    "JOIN datasets d ON d.dataset_uuid = i.source_id "                                      \
-    "WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' "                       \
+#define STORE_INPUTS_SQL(order)                                                                    \
+    "SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, "             \
+    "d.dataset_source, d.dataset_schema, d.dataset_profile FROM inputs i "                         \
+    "JOIN datasets d ON d.dataset_uuid = i.source_id "                                             \
+    "WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' "                              \
     "AND i.destination_id IN (SELECT value FROM json_each(?)) ORDER BY " order
 
 int store_runs_attach(db_conn *c, json_t *arr, cerr *e)
@@ -253,20 +253,20 @@ int store_runs_attach(db_conn *c, json_t *arr, cerr *e)
     store_idx_build(&ix, ids, n);
     char *list = store_json_list(ids, n);
     int rc = store_attach_query(c,
-                                 "SELECT run_uuid, key, value FROM params WHERE run_uuid IN "
-                                 "(SELECT value FROM json_each(?)) ORDER BY run_uuid, key",
-                                 list, &ix, arr, store_attach_param, e);
+                                "SELECT run_uuid, key, value FROM params WHERE run_uuid IN "
+                                "(SELECT value FROM json_each(?)) ORDER BY run_uuid, key",
+                                list, &ix, arr, store_attach_param, e);
     if (rc == 0)
         rc = store_attach_query(c,
-                                 "SELECT run_uuid, key, value FROM tags WHERE run_uuid IN "
-                                 "(SELECT value FROM json_each(?)) ORDER BY run_uuid, key",
-                                 list, &ix, arr, store_attach_tag, e);
+                                "SELECT run_uuid, key, value FROM tags WHERE run_uuid IN "
+                                "(SELECT value FROM json_each(?)) ORDER BY run_uuid, key",
+                                list, &ix, arr, store_attach_tag, e);
     if (rc == 0)
         rc = store_attach_query(c,
-                                 "SELECT run_uuid, key, value, timestamp, step, is_nan "
-                                 "FROM latest_metrics WHERE run_uuid IN "
-                                 "(SELECT value FROM json_each(?)) ORDER BY run_uuid, key",
-                                 list, &ix, arr, store_attach_metric, e);
+                                "SELECT run_uuid, key, value, timestamp, step, is_nan "
+                                "FROM latest_metrics WHERE run_uuid IN "
+                                "(SELECT value FROM json_each(?)) ORDER BY run_uuid, key",
+                                list, &ix, arr, store_attach_metric, e);
     /* Inputs in the order they were logged: SQLite's rowid; PostgreSQL has
      * none, and ctid is insertion order for rows never updated, as inputs'. */
     if (rc == 0)

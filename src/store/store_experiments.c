@@ -31,8 +31,7 @@ int store_experiment_stage(db_conn *c, const char *id, char stage[16], cerr *e)
     int64_t num;
     if (!store_exp_id(c, id, &num))
         return store_exp_not_found(id, e);
-    db_stmt *s =
-        db_prep(c, "SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?", e);
+    db_stmt *s = db_prep(c, "SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?", e);
     if (s == NULL || db_bindf(s, e, "i", num) < 0)
         return -1;
     int rc = db_row(s, e);
@@ -59,12 +58,11 @@ static int store_exp_load(store *st, const char *key, bool is_name, json_t **out
         db_read_end(st, c);
         return store_exp_not_found(key, e);
     }
-    db_stmt *s = db_prep(c,
-                                  is_name ? "SELECT " STORE_EXPERIMENT_COLS
-                                            " FROM experiments WHERE name = ?"
-                                          : "SELECT " STORE_EXPERIMENT_COLS
-                                            " FROM experiments WHERE experiment_id = ?",
-                                  e);
+    db_stmt *s = db_prep(
+        c,
+        is_name ? "SELECT " STORE_EXPERIMENT_COLS " FROM experiments WHERE name = ?"
+                : "SELECT " STORE_EXPERIMENT_COLS " FROM experiments WHERE experiment_id = ?",
+        e);
     int rc = -1;
     if (s && (is_name ? db_bindf(s, e, "t", key) : db_bindf(s, e, "i", num)) == 0)
         rc = db_row(s, e);
@@ -106,8 +104,7 @@ typedef struct store_exp_create {
 
 static int store_exp_name_taken(db_conn *c, const char *name, int64_t except_id, cerr *e)
 {
-    db_stmt *s = db_prep(
-        c, "SELECT 1 FROM experiments WHERE name = ? AND experiment_id != ?", e);
+    db_stmt *s = db_prep(c, "SELECT 1 FROM experiments WHERE name = ? AND experiment_id != ?", e);
     if (s == NULL || db_bindf(s, e, "ti", name, except_id) < 0)
         return -1;
     int rc = db_row(s, e);
@@ -126,14 +123,13 @@ static int store_exp_name_taken(db_conn *c, const char *name, int64_t except_id,
     return rc;
 }
 
-static int store_exp_tag_put(db_conn *c, int64_t id, const char *key, const char *value,
-                              cerr *e)
+static int store_exp_tag_put(db_conn *c, int64_t id, const char *key, const char *value, cerr *e)
 {
     db_stmt *s = db_prep(c,
-                                  "INSERT INTO experiment_tags (key, value, experiment_id) "
-                                  "VALUES (?, ?, ?) ON CONFLICT (key, experiment_id) "
-                                  "DO UPDATE SET value = excluded.value",
-                                  e);
+                         "INSERT INTO experiment_tags (key, value, experiment_id) "
+                         "VALUES (?, ?, ?) ON CONFLICT (key, experiment_id) "
+                         "DO UPDATE SET value = excluded.value",
+                         e);
     if (s == NULL || db_bindf(s, e, "tti", key, value, id) < 0)
         return -1;
     return db_run(s, e);
@@ -147,12 +143,11 @@ static int store_exp_create_fn(db_conn *c, void *arg, cerr *e)
     /* SQLite: the writer is the only writer, so max + 1 cannot race; it is
      * also what SQLite's rowid allocation (and so MLflow) would pick.
      * PostgreSQL: the column's sequence, as MLflow's SERIAL uses it. */
-    db_stmt *s =
-        db_prep(c,
-                db_conn_kind(c) == DB_POSTGRES
-                    ? "SELECT nextval('experiments_experiment_id_seq')"
-                    : "SELECT COALESCE(MAX(experiment_id), -1) + 1 FROM experiments",
-                e);
+    db_stmt *s = db_prep(c,
+                         db_conn_kind(c) == DB_POSTGRES
+                             ? "SELECT nextval('experiments_experiment_id_seq')"
+                             : "SELECT COALESCE(MAX(experiment_id), -1) + 1 FROM experiments",
+                         e);
     if (s == NULL || db_row(s, e) != 1)
         return -1;
     x->id = db_int64(s, 0);
@@ -165,10 +160,10 @@ static int store_exp_create_fn(db_conn *c, void *arg, cerr *e)
                          : store_path_join(x->st->artifact_root, idtext, NULL);
     int64_t now = time_now_ms();
     s = db_prep(c,
-                    "INSERT INTO experiments (experiment_id, name, artifact_location, "
-                    "lifecycle_stage, creation_time, last_update_time) "
-                    "VALUES (?, ?, ?, 'active', ?, ?)",
-                    e);
+                "INSERT INTO experiments (experiment_id, name, artifact_location, "
+                "lifecycle_stage, creation_time, last_update_time) "
+                "VALUES (?, ?, ?, 'active', ?, ?)",
+                e);
     int rc = s ? db_bindf(s, e, "ittii", x->id, x->name, location, now, now) : -1;
     if (rc == 0)
         rc = db_run(s, e);
@@ -197,7 +192,7 @@ int store_experiment_create(store *st, const char *name, const char *artifact_lo
 
 typedef struct store_exp_change {
     const char *id;
-    const char *name;       /* rename: the new name */
+    const char *name;        /* rename: the new name */
     const char *key, *value; /* tag */
 } store_exp_change;
 
@@ -234,19 +229,18 @@ static int store_exp_lifecycle(db_conn *c, const char *id, bool delete, cerr *e)
     store_parse_id(store_exp_id_or_default(id), &num);
     const char *to = delete ? "deleted" : "active";
     db_stmt *s = db_prep(c,
-                                  "UPDATE experiments SET lifecycle_stage = ?, "
-                                  "last_update_time = ? WHERE experiment_id = ?",
-                                  e);
+                         "UPDATE experiments SET lifecycle_stage = ?, "
+                         "last_update_time = ? WHERE experiment_id = ?",
+                         e);
     if (s == NULL || db_bindf(s, e, "tii", to, now, num) < 0 || db_run(s, e) < 0)
         return -1;
     s = db_prep(c,
-                    "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? "
-                    "WHERE experiment_id = ?",
-                    e);
+                "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? "
+                "WHERE experiment_id = ?",
+                e);
     if (s == NULL)
         return -1;
-    int rc = delete ? db_bindf(s, e, "tii", to, now, num)
-                    : db_bindf(s, e, "tni", to, num);
+    int rc = delete ? db_bindf(s, e, "tii", to, now, num) : db_bindf(s, e, "tni", to, num);
     return rc < 0 ? -1 : db_run(s, e);
 }
 
@@ -298,8 +292,7 @@ int store_experiment_restore(store *st, const char *id, cerr *e)
     return db_write(st, store_exp_restore_fn, &x, e);
 }
 
-int store_experiment_tag_set(store *st, const char *id, const char *key, const char *value,
-                             cerr *e)
+int store_experiment_tag_set(store *st, const char *id, const char *key, const char *value, cerr *e)
 {
     store_exp_change x = {.id = id, .key = key, .value = value};
     return db_write(st, store_exp_tag_fn, &x, e);

@@ -31,8 +31,7 @@ static int store_param_log(db_conn *c, const char *run_id, const store_kv *p, ce
 {
     db_stmt *s = db_prep(
         c, "INSERT INTO params (key, value, run_uuid) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", e);
-    if (s == NULL || db_bindf(s, e, "ttt", p->key, p->value, run_id) < 0 ||
-        db_run(s, e) < 0)
+    if (s == NULL || db_bindf(s, e, "ttt", p->key, p->value, run_id) < 0 || db_run(s, e) < 0)
         return -1;
     if (db_changes(c) > 0)
         return 0;
@@ -54,24 +53,23 @@ static int store_metric_log(db_conn *c, const char *run_id, const store_metric *
     int64_t is_nan = isnan(m->value) ? 1 : 0;
     double v = is_nan ? 0.0 : isinf(m->value) ? (m->value > 0 ? DBL_MAX : -DBL_MAX) : m->value;
     db_stmt *s = db_prep(c,
-                                  "INSERT INTO metrics (key, value, timestamp, "
-                                  "run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
+                         "INSERT INTO metrics (key, value, timestamp, "
+                         "run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
                          "ON CONFLICT DO NOTHING",
-                                  e);
+                         e);
     if (s == NULL ||
         db_bindf(s, e, "tditii", m->key, v, m->timestamp, run_id, m->step, is_nan) < 0 ||
         db_run(s, e) < 0)
         return -1;
     s = db_prep(c,
-                    "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key, run_uuid) DO UPDATE SET "
-                    "value = excluded.value, timestamp = excluded.timestamp, "
-                    "step = excluded.step, is_nan = excluded.is_nan "
-                    "WHERE (excluded.step, excluded.timestamp, excluded.value) > "
-                    "(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
-                    e);
-    if (s == NULL ||
-        db_bindf(s, e, "tdiiit", m->key, v, m->timestamp, m->step, is_nan, run_id) < 0)
+                "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key, run_uuid) DO UPDATE SET "
+                "value = excluded.value, timestamp = excluded.timestamp, "
+                "step = excluded.step, is_nan = excluded.is_nan "
+                "WHERE (excluded.step, excluded.timestamp, excluded.value) > "
+                "(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
+                e);
+    if (s == NULL || db_bindf(s, e, "tdiiit", m->key, v, m->timestamp, m->step, is_nan, run_id) < 0)
         return -1;
     return db_run(s, e);
 }
@@ -81,10 +79,10 @@ static int store_tag_log(db_conn *c, const char *run_id, const store_kv *t, cerr
     if (strcmp(t->key, STORE_RUN_NAME_TAG) == 0) /* MLflow: set_tag -> update_run_info */
         return store_run_rename(c, run_id, t->value, e);
     db_stmt *s = db_prep(c,
-                                  "INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?) "
-                                  "ON CONFLICT (key, run_uuid) DO UPDATE SET value = "
-                                  "excluded.value",
-                                  e);
+                         "INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?) "
+                         "ON CONFLICT (key, run_uuid) DO UPDATE SET value = "
+                         "excluded.value",
+                         e);
     if (s == NULL || db_bindf(s, e, "ttt", t->key, t->value, run_id) < 0)
         return -1;
     return db_run(s, e);
@@ -128,8 +126,7 @@ static int store_tag_delete_fn(db_conn *c, void *arg, cerr *e)
     if (store_run_check(c, x->run_id, true, NULL, e) < 0)
         return -1;
     db_stmt *s = db_prep(c, "DELETE FROM tags WHERE run_uuid = ? AND key = ?", e);
-    if (s == NULL || db_bindf(s, e, "tt", x->run_id, x->key) < 0 ||
-        db_run(s, e) < 0)
+    if (s == NULL || db_bindf(s, e, "tt", x->run_id, x->key) < 0 || db_run(s, e) < 0)
         return -1;
     if (db_changes(c) == 0)
         return cerr_set(e, CERR_RESOURCE_DOES_NOT_EXIST, "No tag with name: %s in run with id %s",
@@ -153,12 +150,12 @@ typedef struct store_inputs {
 
 /* The dataset's uuid in this experiment, inserting the dataset if new. */
 static int store_dataset_get_or_add(db_conn *c, int64_t exp, const store_dataset_input *in,
-                                     char uuid[33], cerr *e)
+                                    char uuid[33], cerr *e)
 {
     db_stmt *s = db_prep(c,
-                                  "SELECT dataset_uuid FROM datasets WHERE experiment_id = ? "
-                                  "AND name = ? AND digest = ?",
-                                  e);
+                         "SELECT dataset_uuid FROM datasets WHERE experiment_id = ? "
+                         "AND name = ? AND digest = ?",
+                         e);
     if (s == NULL || db_bindf(s, e, "itt", exp, in->name, in->digest) < 0)
         return -1;
     int rc = db_row(s, e);
@@ -171,36 +168,36 @@ static int store_dataset_get_or_add(db_conn *c, int64_t exp, const store_dataset
     }
     ids_hex32(uuid);
     s = db_prep(c,
-                    "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, "
-                    "dataset_source_type, dataset_source, dataset_schema, dataset_profile) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    e);
-    if (s == NULL || db_bindf(s, e, "titttttt", uuid, exp, in->name, in->digest,
-                                  in->source_type, in->source, in->schema, in->profile) < 0)
+                "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, "
+                "dataset_source_type, dataset_source, dataset_schema, dataset_profile) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                e);
+    if (s == NULL || db_bindf(s, e, "titttttt", uuid, exp, in->name, in->digest, in->source_type,
+                              in->source, in->schema, in->profile) < 0)
         return -1;
     return db_run(s, e);
 }
 
 /* Link the dataset to the run with its tags, unless already linked. */
 static int store_input_link(db_conn *c, const char *run_id, const char *dataset_uuid,
-                             const store_dataset_input *in, cerr *e)
+                            const store_dataset_input *in, cerr *e)
 {
     char input_uuid[33];
     ids_hex32(input_uuid);
     db_stmt *s = db_prep(c,
-                                  "INSERT INTO inputs (input_uuid, source_type, "
-                                  "source_id, destination_type, destination_id) "
-                                  "VALUES (?, 'DATASET', ?, 'RUN', ?) ON CONFLICT DO NOTHING",
-                                  e);
+                         "INSERT INTO inputs (input_uuid, source_type, "
+                         "source_id, destination_type, destination_id) "
+                         "VALUES (?, 'DATASET', ?, 'RUN', ?) ON CONFLICT DO NOTHING",
+                         e);
     if (s == NULL || db_bindf(s, e, "ttt", input_uuid, dataset_uuid, run_id) < 0 ||
         db_run(s, e) < 0)
         return -1;
     if (db_changes(c) == 0)
         return 0; /* MLflow keeps the existing link and its tags */
     s = db_prep(c,
-                    "INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?) "
+                "INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?) "
                 "ON CONFLICT (input_uuid, name) DO UPDATE SET value = excluded.value",
-                    e);
+                e);
     for (size_t i = 0; i < in->ntags; i++) {
         if (s == NULL ||
             db_bindf(s, e, "ttt", input_uuid, in->tags[i].key, in->tags[i].value) < 0 ||

@@ -20,11 +20,11 @@ static int store_run_not_found(const char *run_id, cerr *e)
                     run_id ? run_id : "");
 }
 
-int store_run_check(db_conn *c, const char *run_id, bool must_be_active,
-                     int64_t *experiment_id, cerr *e)
+int store_run_check(db_conn *c, const char *run_id, bool must_be_active, int64_t *experiment_id,
+                    cerr *e)
 {
-    db_stmt *s = db_prep(
-        c, "SELECT lifecycle_stage, experiment_id FROM runs WHERE run_uuid = ?", e);
+    db_stmt *s =
+        db_prep(c, "SELECT lifecycle_stage, experiment_id FROM runs WHERE run_uuid = ?", e);
     if (s == NULL || db_bindf(s, e, "t", run_id) < 0)
         return -1;
     int rc = db_row(s, e);
@@ -42,14 +42,14 @@ int store_run_check(db_conn *c, const char *run_id, bool must_be_active,
     return rc;
 }
 
-static int store_run_tag_put(db_conn *c, const char *run_id, const char *key,
-                              const char *value, cerr *e)
+static int store_run_tag_put(db_conn *c, const char *run_id, const char *key, const char *value,
+                             cerr *e)
 {
     db_stmt *s = db_prep(c,
-                                  "INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?) "
-                                  "ON CONFLICT (key, run_uuid) DO UPDATE SET value = "
-                                  "excluded.value",
-                                  e);
+                         "INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?) "
+                         "ON CONFLICT (key, run_uuid) DO UPDATE SET value = "
+                         "excluded.value",
+                         e);
     if (s == NULL || db_bindf(s, e, "ttt", key, value, run_id) < 0)
         return -1;
     return db_run(s, e);
@@ -67,19 +67,18 @@ int store_run_rename(db_conn *c, const char *run_id, const char *name, cerr *e)
 static void store_run_name_random(char *out, size_t cap)
 {
     static const char *const adjectives[] = {
-        "amber",  "bold",   "brave",  "bright", "calm",   "clever", "crisp",  "daring",
-        "eager",  "fancy",  "gentle", "glad",   "golden", "grand",  "happy",  "honest",
-        "jolly",  "keen",   "kind",   "lively", "lucky",  "merry",  "mighty", "nimble",
-        "noble",  "polite", "proud",  "quiet",  "rare",   "rapid",  "shy",    "silent",
-        "smart",  "steady", "sunny",  "swift",  "tidy",   "upbeat", "vivid",  "wise",
+        "amber", "bold",   "brave",  "bright", "calm",   "clever", "crisp",  "daring",
+        "eager", "fancy",  "gentle", "glad",   "golden", "grand",  "happy",  "honest",
+        "jolly", "keen",   "kind",   "lively", "lucky",  "merry",  "mighty", "nimble",
+        "noble", "polite", "proud",  "quiet",  "rare",   "rapid",  "shy",    "silent",
+        "smart", "steady", "sunny",  "swift",  "tidy",   "upbeat", "vivid",  "wise",
     };
     static const char *const animals[] = {
-        "ant",    "bat",   "bear",    "bee",    "bird",  "cat",   "cod",   "colt",
-        "crab",   "crow",  "deer",    "dog",    "dove",  "duck",  "eel",   "elk",
-        "finch",  "fox",   "frog",    "goat",   "hare",  "hawk",  "hen",   "horse",
-        "lark",   "lion",  "lynx",    "mole",   "moth",  "newt",  "owl",   "ox",
-        "panda",  "pig",   "robin",   "seal",   "shark", "sloth", "snail", "swan",
-        "toad",   "trout", "turtle",  "whale",  "wolf",  "wren",  "yak",   "zebra",
+        "ant",  "bat",   "bear",   "bee",   "bird",  "cat",  "cod",   "colt",  "crab",  "crow",
+        "deer", "dog",   "dove",   "duck",  "eel",   "elk",  "finch", "fox",   "frog",  "goat",
+        "hare", "hawk",  "hen",    "horse", "lark",  "lion", "lynx",  "mole",  "moth",  "newt",
+        "owl",  "ox",    "panda",  "pig",   "robin", "seal", "shark", "sloth", "snail", "swan",
+        "toad", "trout", "turtle", "whale", "wolf",  "wren", "yak",   "zebra",
     };
     uint32_t r[3];
     if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
@@ -125,8 +124,8 @@ static const char *store_run_name_tag(const store_run_create_req *req)
 }
 
 /* The experiment's artifact location, checking it exists and is active. */
-static int store_run_experiment(db_conn *c, const char *exp_id, int64_t *num,
-                                 char **location, cerr *e)
+static int store_run_experiment(db_conn *c, const char *exp_id, int64_t *num, char **location,
+                                cerr *e)
 {
     char stage[16];
     if (store_experiment_stage(c, exp_id, stage, e) < 0)
@@ -137,8 +136,7 @@ static int store_run_experiment(db_conn *c, const char *exp_id, int64_t *num,
                         "The experiment %lld must be in the 'active' state. "
                         "Current state is %s.",
                         (long long)*num, stage);
-    db_stmt *s =
-        db_prep(c, "SELECT artifact_location FROM experiments WHERE experiment_id = ?", e);
+    db_stmt *s = db_prep(c, "SELECT artifact_location FROM experiments WHERE experiment_id = ?", e);
     if (s == NULL || db_bindf(s, e, "i", *num) < 0 || db_row(s, e) != 1)
         return -1;
     *location = strdup(db_text(s, 0));
@@ -149,20 +147,20 @@ static int store_run_experiment(db_conn *c, const char *exp_id, int64_t *num,
 }
 
 static int store_run_insert(db_conn *c, const store_run_create_req *req, const char *run_id,
-                             const char *name, int64_t exp, const char *uri, cerr *e)
+                            const char *name, int64_t exp, const char *uri, cerr *e)
 {
     db_stmt *s = db_prep(c,
-                                  "INSERT INTO runs (run_uuid, name, source_type, source_name, "
-                                  "entry_point_name, user_id, status, start_time, end_time, "
-                                  "source_version, lifecycle_stage, artifact_uri, experiment_id, "
-                                  "deleted_time) VALUES (?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', "
-                                  "?, NULL, '', 'active', ?, ?, NULL)",
-                                  e);
+                         "INSERT INTO runs (run_uuid, name, source_type, source_name, "
+                         "entry_point_name, user_id, status, start_time, end_time, "
+                         "source_version, lifecycle_stage, artifact_uri, experiment_id, "
+                         "deleted_time) VALUES (?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', "
+                         "?, NULL, '', 'active', ?, ?, NULL)",
+                         e);
     if (s == NULL ||
         /* MLflow stores the request's user_id, "" when unset, and always
          * returns it: keep both so RunInfo looks the same from either server. */
-        db_bindf(s, e, "tttiti", run_id, name, req->user_id ? req->user_id : "",
-                     req->start_time, uri, exp) < 0)
+        db_bindf(s, e, "tttiti", run_id, name, req->user_id ? req->user_id : "", req->start_time,
+                 uri, exp) < 0)
         return -1;
     if (db_run(s, e) < 0)
         return -1;
@@ -277,9 +275,9 @@ static int store_run_update_fn(db_conn *c, void *arg, cerr *e)
     if (store_run_check(c, x->run_id, true, NULL, e) < 0)
         return -1;
     db_stmt *s = db_prep(c,
-                                  "UPDATE runs SET status = COALESCE(?, status), "
-                                  "end_time = COALESCE(?, end_time) WHERE run_uuid = ?",
-                                  e);
+                         "UPDATE runs SET status = COALESCE(?, status), "
+                         "end_time = COALESCE(?, end_time) WHERE run_uuid = ?",
+                         e);
     if (s == NULL)
         return -1;
     int rc = x->end_time ? db_bindf(s, e, "tit", x->status, *x->end_time, x->run_id)
@@ -316,8 +314,8 @@ static int store_run_lifecycle(db_conn *c, const char *run_id, bool delete, cerr
 {
     if (store_run_check(c, run_id, false, NULL, e) < 0)
         return -1;
-    db_stmt *s = db_prep(
-        c, "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?", e);
+    db_stmt *s =
+        db_prep(c, "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?", e);
     if (s == NULL)
         return -1;
     int rc = delete ? db_bindf(s, e, "tit", "deleted", time_now_ms(), run_id)

@@ -1,4 +1,4 @@
-/* store_search.c - experiments/search and runs/search on SQLite.
+/* store_search.c - experiments/search and runs/search, on either engine.
  *
  * search.c compiles the MLflow filter and order_by into a WHERE expression,
  * an ORDER BY list (already ending in MLflow's tie-breaks) and its binds; this
@@ -37,8 +37,7 @@ static void store_view_stages(store_view view, const char **a, const char **b)
     *b = view == VIEW_ALL ? "deleted" : *a;
 }
 
-static int store_bind_search(db_stmt *s, int first, const search_sql *q,
-                              cerr *e)
+static int store_bind_search(db_stmt *s, int first, const search_sql *q, cerr *e)
 {
     for (size_t i = 0; i < q->nbinds; i++) {
         const search_bind *b = &q->binds[i];
@@ -57,8 +56,8 @@ static int store_bind_search(db_stmt *s, int first, const search_sql *q,
 
 /* Step s, whose LIMIT is max + 1, into arr; a row beyond max means there is
  * a next page. */
-static int store_search_page(db_stmt *s, store_row_fn fn, int64_t max,
-                              int64_t offset, json_t *arr, char **next_token, cerr *e)
+static int store_search_page(db_stmt *s, store_row_fn fn, int64_t max, int64_t offset, json_t *arr,
+                             char **next_token, cerr *e)
 {
     int rc;
     while ((rc = db_row(s, e)) == 1) {
@@ -85,19 +84,19 @@ typedef struct store_search_job {
     int (*attach)(db_conn *c, json_t *arr, cerr *e);
 } store_search_job;
 
-static int store_search_exec(store *st, const store_search_job *j, json_t **out,
-                              char **next_token, cerr *e)
+static int store_search_exec(store *st, const store_search_job *j, json_t **out, char **next_token,
+                             cerr *e)
 {
     db_conn *c = db_read_begin(st, e);
     if (c == NULL)
         return -1;
     db_stmt *s = db_prep(c, j->sql, e);
     int first = j->list ? 4 : 3, rc = -1;
-    if (s && (j->list ? db_bindf(s, e, "ttt", j->list, j->stage_a, j->stage_b)
-                      : db_bindf(s, e, "tt", j->stage_a, j->stage_b)) == 0 &&
+    if (s &&
+        (j->list ? db_bindf(s, e, "ttt", j->list, j->stage_a, j->stage_b)
+                 : db_bindf(s, e, "tt", j->stage_a, j->stage_b)) == 0 &&
         store_bind_search(s, first, j->compiled, e) == 0 &&
-        db_bindf_at(s, first + (int)j->compiled->nbinds, e, "ii", j->max + 1,
-                        j->offset) == 0)
+        db_bindf_at(s, first + (int)j->compiled->nbinds, e, "ii", j->max + 1, j->offset) == 0)
         rc = 0;
     json_t *arr = json_array();
     if (rc == 0)

@@ -37,8 +37,8 @@ char *store_path_join(const char *base, const char *a, const char *b)
     size_t n = strlen(base);
     const char *sep = n > 0 && base[n - 1] == '/' ? "" : "/";
     char *out = NULL;
-    int rc = b ? asprintf(&out, "%s%s%s/%s", base, sep, a, b)
-               : asprintf(&out, "%s%s%s", base, sep, a);
+    int rc =
+        b ? asprintf(&out, "%s%s%s/%s", base, sep, a, b) : asprintf(&out, "%s%s%s", base, sep, a);
     if (rc < 0)
         abort();
     return out;
