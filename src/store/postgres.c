@@ -66,20 +66,32 @@ static void pg_rollback(pg_conn *c)
         PQclear(PQexec(c->pg, "ROLLBACK"));
 }
 
+/* A pooled connection inside `begin`. libpq only learns that a connection
+ * died (server restarted, backend terminated, network cut) when it is next
+ * used, so a pooled one may fail at BEGIN; nothing has run yet then, and a
+ * fresh connection is tried before giving up. */
+static pg_conn *pg_begin(pg_store *st, const char *begin, cerr *e)
+{
+    for (int attempt = 1;; attempt++) {
+        pg_conn *c = pg_pool_get(st, e);
+        if (c == NULL)
+            return NULL;
+        if (pg_exec(c, begin, e) == 0)
+            return c;
+        bool lost = PQstatus(c->pg) != CONNECTION_OK;
+        pg_rollback(c);
+        pg_pool_put(st, c); /* closes it when broken */
+        if (!lost || attempt > PG_POOL_MAX)
+            return NULL;
+    }
+}
+
 /* ---- reads ---- */
 
 pg_conn *pg_read_begin(pg_store *st, cerr *e)
 {
-    pg_conn *c = pg_pool_get(st, e);
-    if (c == NULL)
-        return NULL;
     /* One snapshot for the whole read, so a run and its children agree. */
-    if (pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", e) < 0) {
-        pg_rollback(c);
-        pg_pool_put(st, c);
-        return NULL;
-    }
-    return c;
+    return pg_begin(st, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", e);
 }
 
 void pg_read_end(pg_store *st, pg_conn *c)
@@ -114,12 +126,10 @@ static int pg_commit(pg_conn *c, cerr *e)
 int pg_write(pg_store *st, db_write_fn fn, void *ctx, cerr *e)
 {
     for (int attempt = 1;; attempt++) {
-        pg_conn *c = pg_pool_get(st, e);
+        pg_conn *c = pg_begin(st, "BEGIN", e);
         if (c == NULL)
             return -1;
-        int rc = pg_exec(c, "BEGIN", e);
-        if (rc == 0)
-            rc = fn(&c->base, ctx, e);
+        int rc = fn(&c->base, ctx, e);
         pg_conn_reset_all(c);
         if (rc == 0)
             rc = pg_commit(c, e);

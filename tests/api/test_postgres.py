@@ -299,3 +299,19 @@ def test_sigkill_loses_no_acknowledged_write(server_factory):
     assert len(acked) >= 50
     steps = {m["step"] for m in Client(second.url).history(run, "k")}
     assert set(acked) <= steps
+
+
+def test_connections_killed_by_the_server_are_replaced(server_factory):
+    # After a PostgreSQL restart or an administrator's pg_terminate_backend,
+    # every pooled connection is dead; the next requests must not fail.
+    srv = server_factory()
+    c = Client(srv.url)
+    exp = c.create_experiment(unique("before"))
+    run = c.create_run(exp)["info"]["run_id"]
+    for _ in range(3):
+        killed = psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                      f"WHERE datname = '{srv.pg_database}' AND pid <> pg_backend_pid()")
+        assert int(killed) >= 1
+        c.log_batch(run, params=[{"key": unique("p"), "value": "v"}])
+        assert c.get_run(run)["info"]["experiment_id"] == exp
+        assert c.search_runs([exp])["runs"][0]["info"]["run_id"] == run
