@@ -3,7 +3,7 @@
 # which `make test` calls; `make run` calls scripts/run.sh.
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson sqlite3 libcrypto
+PKGS    := libmicrohttpd jansson sqlite3 libpq libcrypto
 BUILD   ?= build
 OPT     ?= -O2
 

@@ -6,9 +6,11 @@
 set -euo pipefail
 
 mode=${1:-run}
-pkgs=(gcc make pkg-config libc6-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev)
+pkgs=(gcc make pkg-config libc6-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
+      libpq-dev)
 if [ "$mode" = test ]; then
-    pkgs+=(libcmocka-dev python3 python3-requests python3-pytest sqlite3 curl)
+    # postgresql: the server (and psql) the API tests start with scripts/pg.sh.
+    pkgs+=(libcmocka-dev python3 python3-requests python3-pytest sqlite3 curl postgresql)
 fi
 
 missing=()

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # test.sh - install what is missing, build (normal and ASan+UBSan), and run
 # every suite against both builds: C unit tests (cmocka) and black-box API
-# tests (pytest driving build/cairn). Ends with one line "N passed, M failed".
+# tests (pytest driving build/cairn), the API tests on SQLite and once more
+# on a throw-away PostgreSQL (scripts/pg.sh). Ends with one line
+# "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
 
 PY=/usr/bin/python3   # Debian's python sees python3-requests and python3-pytest
 results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+pgdir=""
+cleanup() {
+    [ -n "$pgdir" ] && bash scripts/pg.sh stop "$pgdir"
+    rm -rf "$results"
+}
+trap cleanup EXIT
 passed=0
 failed=0
 
@@ -62,15 +69,39 @@ PYEOF
     echo "api $name: $p passed, $f failed"
 }
 
+# A throw-away PostgreSQL for the API suite's PostgreSQL runs; only those
+# runs see its URI (the others are on SQLite).
+pg_uri="" pg_sock=""
+if [ -d tests/api ]; then
+    if pgenv=$(bash scripts/pg.sh start 2>"$results/pg.log"); then
+        eval "$pgenv"
+        pgdir=$CAIRN_PG_DIR pg_uri=$CAIRN_TEST_PG pg_sock=$CAIRN_TEST_PG_SOCKET
+        unset CAIRN_PG_DIR CAIRN_TEST_PG CAIRN_TEST_PG_SOCKET
+    else
+        cat "$results/pg.log"
+        echo "api postgres: the PostgreSQL server did not start"
+        failed=$((failed + 1))
+    fi
+fi
+
+# The same suite on PostgreSQL: every test server gets its own database. The
+# 2 GiB streaming test does not touch the store: once, on SQLite, is enough.
+run_api_pg() {
+    [ -n "$pg_uri" ] || return 0
+    run_api "$1" "$2" env CAIRN_TEST_PG="$pg_uri" CAIRN_TEST_PG_SOCKET="$pg_sock" CAIRN_SKIP_BIG=1
+}
+
 if build; then
     run_units build
     [ -d tests/api ] && run_api "$PWD/build/cairn" release env
+    [ -d tests/api ] && run_api_pg "$PWD/build/cairn" release-postgres
 fi
 if build SAN=1; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
     run_units build/asan
     # The multi-GB streaming test runs once, on the release build.
     [ -d tests/api ] && run_api "$PWD/build/asan/cairn" asan env CAIRN_SKIP_BIG=1
+    [ -d tests/api ] && run_api_pg "$PWD/build/asan/cairn" asan-postgres
 fi
 
 echo "$passed passed, $failed failed"

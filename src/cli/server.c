@@ -194,6 +194,25 @@ static int cli_wait_signal(const sigset_t *set)
     return sig;
 }
 
+/* The store URI as logged: a password in it (postgresql://user:secret@...)
+ * replaced by "***". Heap string. */
+static char *cli_redact_uri(const char *uri)
+{
+    sbuf b = SBUF_INIT;
+    const char *auth = strstr(uri, "://");
+    const char *at = auth ? strchr(auth + 3, '@') : NULL;
+    const char *slash = auth ? strchr(auth + 3, '/') : NULL;
+    const char *colon = auth ? strchr(auth + 3, ':') : NULL;
+    if (at && (slash == NULL || at < slash) && colon && colon < at) {
+        sbuf_append(&b, uri, (size_t)(colon - uri));
+        sbuf_puts(&b, ":***");
+        sbuf_puts(&b, at);
+    } else {
+        sbuf_puts(&b, uri);
+    }
+    return sbuf_detach(&b);
+}
+
 static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned workers)
 {
     const char *dest_arg = val[OPT_DEST];
@@ -217,13 +236,16 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
     cerr e;
     cerr_clear(&e);
     store *st = NULL;
+    char *shown = cli_redact_uri(val[OPT_STORE]);
     if (store_open(val[OPT_STORE], val[OPT_ROOT], &st, &e) < 0) {
-        fprintf(stderr, "cairn server: cannot open backend store '%s': %s\n", val[OPT_STORE], e.msg);
+        fprintf(stderr, "cairn server: cannot open backend store '%s': %s\n", shown, e.msg);
+        free(shown);
         return CLI_EXIT_FAIL;
     }
     char *dest = cli_make_destination(dest_arg);
     if (dest == NULL) {
         store_close(st);
+        free(shown);
         return CLI_EXIT_FAIL;
     }
     http_config cfg = {val[OPT_HOST], port, workers, {st, dest}};
@@ -232,12 +254,14 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
         fprintf(stderr, "cairn server: %s\n", e.msg);
         store_close(st);
         free(dest);
+        free(shown);
         return CLI_EXIT_FAIL;
     }
     bool v6 = strchr(val[OPT_HOST], ':') != NULL;
     log_msg(LOG_INFO, "listening on http://%s%s%s:%u (workers %u, store %s, artifacts %s)",
             v6 ? "[" : "", val[OPT_HOST], v6 ? "]" : "", http_server_port(srv), workers,
-            val[OPT_STORE], dest);
+            shown, dest);
+    free(shown);
     int sig = cli_wait_signal(&set);
     log_msg(LOG_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);

@@ -4,8 +4,8 @@
  * The filter is the one `runs/search` and `experiments/search` accept (see
  * shared/reference/mlflow.md section 3.5 and MLflow's SearchUtils). The SQL
  * produced never contains a value from the request: every literal becomes a
- * bound parameter ('?' for SQLite, '$N' for PostgreSQL), and every key is
- * bound too. Column and table names come only from fixed tables in search.c.
+ * bound parameter ('?', or '$N' for PostgreSQL when asked), and every key
+ * is bound too. Column and table names come only from fixed tables in search.c.
  *
  * Runs SQL refers to the outer table as `runs` (MLflow's table, columns
  * run_uuid, name, user_id, status, start_time, end_time, artifact_uri,
@@ -45,7 +45,8 @@ typedef struct search_sql {
 /* filter may be NULL or empty. Errors are INVALID_PARAMETER_VALUE with
  * MLflow's messages; on error *out is already freed and zeroed. first_param
  * is the number of the first placeholder for SEARCH_POSTGRES ($first_param),
- * ignored for SQLite. Callers rely on: SQLite connections having
+ * or 0 for '?' placeholders (the store's PostgreSQL driver numbers them
+ * itself); ignored for SQLite. Callers rely on: SQLite connections having
  * PRAGMA case_sensitive_like=ON (MLflow's LIKE is case-sensitive), and, on
  * PostgreSQL, not wrapping the query in SELECT DISTINCT (ORDER BY uses
  * correlated subqueries). */

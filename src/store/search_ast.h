@@ -98,7 +98,7 @@ void search_orders_free(search_orders *o);
 typedef struct search_emit {
     search_sql *out;
     search_dialect dialect;
-    int next_param; /* PostgreSQL: number of the next $N */
+    int next_param; /* PostgreSQL: number of the next $N; 0 for '?' */
     size_t cap;     /* allocated length of out->binds */
 } search_emit;
 

@@ -11,6 +11,7 @@
  * the fixed table and column names below. */
 #include "search_ast.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +31,7 @@ void search_emit_init(search_emit *em, search_sql *out, search_dialect dialect, 
 {
     em->out = out;
     em->dialect = dialect;
-    em->next_param = first_param > 0 ? first_param : 1;
+    em->next_param = first_param > 0 ? first_param : 0; /* 0: '?' placeholders */
     em->cap = 0;
 }
 
@@ -51,20 +52,23 @@ static search_bind *new_bind(search_emit *em, search_bind_type type)
 }
 
 /* PostgreSQL gets explicit casts for numbers so that a text-typed
- * parameter (libpq's default) compares as a number. */
+ * parameter (libpq's default) compares as a number: an integer column
+ * compared with 1.5 must not make the server parse "1.5" as an integer. */
 static void placeholder(search_emit *em, sbuf *sql, search_bind_type type)
 {
     if (em->dialect == SEARCH_SQLITE) {
         sbuf_putc(sql, '?');
         return;
     }
-    int n = em->next_param++;
+    char mark[16] = "?";
+    if (em->next_param > 0)
+        snprintf(mark, sizeof mark, "$%d", em->next_param++);
     if (type == SEARCH_BIND_INT)
-        sbuf_printf(sql, "CAST($%d AS BIGINT)", n);
+        sbuf_printf(sql, "CAST(%s AS BIGINT)", mark);
     else if (type == SEARCH_BIND_DOUBLE)
-        sbuf_printf(sql, "CAST($%d AS DOUBLE PRECISION)", n);
+        sbuf_printf(sql, "CAST(%s AS DOUBLE PRECISION)", mark);
     else
-        sbuf_printf(sql, "$%d", n);
+        sbuf_puts(sql, mark);
 }
 
 static void bind_text(search_emit *em, sbuf *sql, const char *s)

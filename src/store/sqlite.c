@@ -15,7 +15,7 @@
 
 /* ---- readers ---- */
 
-sqlite_conn *sqlite_read_begin(store *st, cerr *e)
+sqlite_conn *sqlite_read_begin(sqlite_store *st, cerr *e)
 {
     sqlite_conn *c = NULL;
     pthread_mutex_lock(&st->plock);
@@ -44,7 +44,7 @@ sqlite_conn *sqlite_read_begin(store *st, cerr *e)
     return c;
 }
 
-void sqlite_read_end(store *st, sqlite_conn *c)
+void sqlite_read_end(sqlite_store *st, sqlite_conn *c)
 {
     if (c == NULL)
         return;
@@ -77,7 +77,7 @@ static void sqlite_job_run(sqlite_conn *c, sqlite_job *j)
     j->rc = -1;
     if (sqlite_exec(c, "SAVEPOINT job", &j->err) < 0)
         return;
-    j->rc = j->fn(c, j->ctx, &j->err);
+    j->rc = j->fn(&c->base, j->ctx, &j->err);
     sqlite_conn_reset_all(c);
     if (sqlite3_get_autocommit(c->db))
         return; /* an I/O error rolled back the whole transaction */
@@ -122,7 +122,7 @@ static void sqlite_batch_run(sqlite_conn *c, sqlite_job *batch)
 
 static void *sqlite_writer_main(void *arg)
 {
-    store *st = arg;
+    sqlite_store *st = arg;
     for (;;) {
         pthread_mutex_lock(&st->qlock);
         while (st->qhead == NULL && !st->stopping)
@@ -152,7 +152,7 @@ static void *sqlite_writer_main(void *arg)
     }
 }
 
-int sqlite_write(store *st, sqlite_write_fn fn, void *ctx, cerr *e)
+int sqlite_write(sqlite_store *st, db_write_fn fn, void *ctx, cerr *e)
 {
     sqlite_job job = {.fn = fn, .ctx = ctx};
     pthread_mutex_lock(&st->qlock);
@@ -178,14 +178,13 @@ int sqlite_write(store *st, sqlite_write_fn fn, void *ctx, cerr *e)
 
 /* ---- open / close ---- */
 
-static store *sqlite_store_alloc(const char *path, const char *root)
+static sqlite_store *sqlite_store_alloc(const char *path)
 {
-    store *st = calloc(1, sizeof *st);
+    sqlite_store *st = calloc(1, sizeof *st);
     if (st == NULL)
         abort();
     st->path = strdup(path);
-    st->artifact_root = strdup(root);
-    if (st->path == NULL || st->artifact_root == NULL)
+    if (st->path == NULL)
         abort();
     pthread_mutex_init(&st->qlock, NULL);
     pthread_cond_init(&st->qcond, NULL);
@@ -194,13 +193,14 @@ static store *sqlite_store_alloc(const char *path, const char *root)
     return st;
 }
 
-int sqlite_store_open(const char *path, const char *default_artifact_root, store **out, cerr *e)
+int sqlite_store_open(const char *path, const char *default_artifact_root, sqlite_store **out,
+                      cerr *e)
 {
     *out = NULL;
-    store *st = sqlite_store_alloc(path, default_artifact_root);
+    sqlite_store *st = sqlite_store_alloc(path);
     if (sqlite_conn_open(path, false, &st->wconn, e) < 0)
         goto fail;
-    if (sqlite_schema_init(st->wconn, st->artifact_root, e) < 0)
+    if (sqlite_schema_init(st->wconn, default_artifact_root, e) < 0)
         goto fail;
     if (pthread_create(&st->writer, NULL, sqlite_writer_main, st) != 0) {
         cerr_set(e, CERR_INTERNAL_ERROR, "cannot start the store's writer thread");
@@ -210,11 +210,11 @@ int sqlite_store_open(const char *path, const char *default_artifact_root, store
     *out = st;
     return 0;
 fail:
-    store_close(st);
+    sqlite_store_close(st);
     return -1;
 }
 
-void store_close(store *st)
+void sqlite_store_close(sqlite_store *st)
 {
     if (st == NULL)
         return;
@@ -236,6 +236,5 @@ void store_close(store *st)
     pthread_mutex_destroy(&st->plock);
     pthread_cond_destroy(&st->pcond);
     free(st->path);
-    free(st->artifact_root);
     free(st);
 }

@@ -8,6 +8,7 @@
  * MLflow serve the same file. Cairn's own future tables will be named
  * cairn_* and created here too. */
 #include "sqlite.h"
+#include "store_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,14 +176,14 @@ const char sqlite_schema_sql[] =
 
 static int sqlite_schema_count(sqlite_conn *c, const char *sql, int64_t *n, cerr *e)
 {
-    sqlite3_stmt *s = sqlite_prep(c, sql, e);
+    db_stmt *s = db_prep(&c->base, sql, e);
     if (s == NULL)
         return -1;
-    int rc = sqlite_row(c, s, e);
+    int rc = db_row(s, e);
     if (rc < 0)
         return -1;
-    *n = rc ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
+    *n = rc ? db_int64(s, 0) : 0;
+    db_reset(s);
     return 0;
 }
 
@@ -190,10 +191,10 @@ static int sqlite_schema_create(sqlite_conn *c, cerr *e)
 {
     if (sqlite_exec(c, sqlite_schema_sql, e) < 0)
         return -1;
-    sqlite3_stmt *s = sqlite_prep(c, "INSERT INTO alembic_version (version_num) VALUES (?)", e);
-    if (s == NULL || sqlite_bindf(c, s, e, "t", STORE_SCHEMA_REVISION) < 0)
+    db_stmt *s = db_prep(&c->base, "INSERT INTO alembic_version (version_num) VALUES (?)", e);
+    if (s == NULL || db_bindf(s, e, "t", STORE_SCHEMA_REVISION) < 0)
         return -1;
-    return sqlite_run(c, s, e);
+    return db_run(s, e);
 }
 
 static int sqlite_schema_verify(sqlite_conn *c, cerr *e)
@@ -209,46 +210,22 @@ static int sqlite_schema_verify(sqlite_conn *c, cerr *e)
                         "database is not empty but has no alembic_version table, so it is not "
                         "an MLflow database; Cairn serves MLflow 2.9.2 databases (%s)",
                         STORE_SCHEMA_REVISION);
-    sqlite3_stmt *s = sqlite_prep(c, "SELECT version_num FROM alembic_version", e);
+    db_stmt *s = db_prep(&c->base, "SELECT version_num FROM alembic_version", e);
     if (s == NULL)
         return -1;
     char found[64] = "(none)";
-    int rc = sqlite_row(c, s, e);
+    int rc = db_row(s, e);
     if (rc < 0)
         return -1;
     if (rc == 1)
-        snprintf(found, sizeof found, "%s", sqlite_text(s, 0));
-    sqlite3_reset(s);
+        snprintf(found, sizeof found, "%s", db_text(s, 0));
+    db_reset(s);
     if (strcmp(found, STORE_SCHEMA_REVISION) != 0)
         return cerr_set(e, CERR_INVALID_STATE,
                         "database schema revision %s is not supported; Cairn serves MLflow "
                         "2.9.2 databases (%s)",
                         found, STORE_SCHEMA_REVISION);
     return 0;
-}
-
-/* MLflow inserts experiment 0 with an explicit id when there is none. */
-static int sqlite_schema_default_experiment(sqlite_conn *c, const char *root, cerr *e)
-{
-    int64_t n;
-    if (sqlite_schema_count(c, "SELECT count(*) FROM experiments", &n, e) < 0)
-        return -1;
-    if (n > 0)
-        return 0;
-    sqlite3_stmt *s = sqlite_prep(c,
-                                  "INSERT INTO experiments (experiment_id, name, "
-                                  "artifact_location, lifecycle_stage, creation_time, "
-                                  "last_update_time) VALUES (0, 'Default', ?, 'active', ?, ?)",
-                                  e);
-    if (s == NULL)
-        return -1;
-    char *location = sqlite_path_join(root, "0", NULL);
-    int64_t now = time_now_ms();
-    int rc = sqlite_bindf(c, s, e, "tii", location, now, now);
-    if (rc == 0)
-        rc = sqlite_run(c, s, e);
-    free(location);
-    return rc;
 }
 
 int sqlite_schema_init(sqlite_conn *c, const char *artifact_root, cerr *e)
@@ -261,7 +238,7 @@ int sqlite_schema_init(sqlite_conn *c, const char *artifact_root, cerr *e)
     if (rc == 0)
         rc = nobjects == 0 ? sqlite_schema_create(c, e) : sqlite_schema_verify(c, e);
     if (rc == 0)
-        rc = sqlite_schema_default_experiment(c, artifact_root, e);
+        rc = store_default_experiment(&c->base, artifact_root, e);
     sqlite_conn_reset_all(c);
     if (rc < 0) {
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);

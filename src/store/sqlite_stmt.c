@@ -1,7 +1,6 @@
 /* sqlite_stmt.c - one SQLite connection: opening it with Cairn's pragmas,
- * its prepared-statement cache, parameter binding, stepping and errors, and
- * small helpers the other sqlite*.c files share (ids, paths, id lists,
- * a sorted index).
+ * its prepared-statement cache, parameter binding, stepping, columns and
+ * errors: the SQLite side of db.h, which db.c dispatches to.
  *
  * Statements are cached per connection, keyed by their SQL text, because
  * preparing costs more than running the small statements of the write path.
@@ -9,7 +8,6 @@
  * reader that took it from the pool), so the cache needs no lock. */
 #include "sqlite.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +29,7 @@ int sqlite_conn_open(const char *path, bool readonly, sqlite_conn **out, cerr *e
     sqlite_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
         abort();
+    c->base.kind = DB_SQLITE;
     int flags = SQLITE_OPEN_NOMUTEX |
                 (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
@@ -77,7 +76,7 @@ static uint64_t sqlite_hash(const char *s)
     return h;
 }
 
-sqlite3_stmt *sqlite_prep(sqlite_conn *c, const char *sql, cerr *e)
+db_stmt *sqlite_prep(sqlite_conn *c, const char *sql, cerr *e)
 {
     uint64_t h = sqlite_hash(sql);
     sqlite_cached *victim = &c->cache[0];
@@ -87,7 +86,7 @@ sqlite3_stmt *sqlite_prep(sqlite_conn *c, const char *sql, cerr *e)
             k->used = ++c->tick;
             sqlite3_reset(k->st);
             sqlite3_clear_bindings(k->st);
-            return k->st;
+            return &k->base;
         }
         if (k->st == NULL || (victim->st && k->used < victim->used))
             victim = k;
@@ -105,12 +104,14 @@ sqlite3_stmt *sqlite_prep(sqlite_conn *c, const char *sql, cerr *e)
     victim->hash = h;
     victim->st = st;
     victim->used = ++c->tick;
-    return st;
+    victim->base.kind = DB_SQLITE;
+    victim->base.conn = &c->base;
+    return &victim->base;
 }
 
-static int sqlite_vbind(sqlite_conn *c, sqlite3_stmt *s, int idx, cerr *e, const char *fmt,
-                        va_list ap)
+int sqlite_vbind(sqlite_cached *k, int idx, cerr *e, const char *fmt, va_list ap)
 {
+    sqlite3_stmt *s = k->st;
     for (; *fmt; fmt++, idx++) {
         int rc;
         switch (*fmt) {
@@ -119,42 +120,20 @@ static int sqlite_vbind(sqlite_conn *c, sqlite3_stmt *s, int idx, cerr *e, const
             rc = v ? sqlite3_bind_text(s, idx, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, idx);
             break;
         }
-        case 'i':
-            rc = sqlite3_bind_int64(s, idx, va_arg(ap, int64_t));
-            break;
-        case 'd':
-            rc = sqlite3_bind_double(s, idx, va_arg(ap, double));
-            break;
-        default:
-            rc = sqlite3_bind_null(s, idx);
-            break;
+        case 'i': rc = sqlite3_bind_int64(s, idx, va_arg(ap, int64_t)); break;
+        case 'd': rc = sqlite3_bind_double(s, idx, va_arg(ap, double)); break;
+        default: rc = sqlite3_bind_null(s, idx); break;
         }
         if (rc != SQLITE_OK)
-            return sqlite_fail(c, "bind", e);
+            return sqlite_fail((sqlite_conn *)k->base.conn, "bind", e);
     }
     return 0;
 }
 
-int sqlite_bindf(sqlite_conn *c, sqlite3_stmt *s, cerr *e, const char *fmt, ...)
+int sqlite_row(sqlite_cached *k, cerr *e)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = sqlite_vbind(c, s, 1, e, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-int sqlite_bindf_at(sqlite_conn *c, sqlite3_stmt *s, int first, cerr *e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = sqlite_vbind(c, s, first, e, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-int sqlite_row(sqlite_conn *c, sqlite3_stmt *s, cerr *e)
-{
+    sqlite3_stmt *s = k->st;
+    sqlite_conn *c = (sqlite_conn *)k->base.conn;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         return 1;
@@ -167,20 +146,12 @@ int sqlite_row(sqlite_conn *c, sqlite3_stmt *s, cerr *e)
     return -1;
 }
 
-int sqlite_run(sqlite_conn *c, sqlite3_stmt *s, cerr *e)
-{
-    int rc;
-    while ((rc = sqlite_row(c, s, e)) == 1)
-        ;
-    return rc;
-}
-
 int sqlite_exec(sqlite_conn *c, const char *sql, cerr *e)
 {
     char *msg = NULL;
     if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         cerr_code code = sqlite3_errcode(c->db) == SQLITE_BUSY ? CERR_TEMPORARILY_UNAVAILABLE
-                                                                : CERR_INTERNAL_ERROR;
+                                                               : CERR_INTERNAL_ERROR;
         cerr_set(e, code, "SQLite: %s", msg ? msg : sqlite3_errmsg(c->db));
         sqlite3_free(msg);
         return -1;
@@ -190,96 +161,44 @@ int sqlite_exec(sqlite_conn *c, const char *sql, cerr *e)
 
 int sqlite_fail(sqlite_conn *c, const char *what, cerr *e)
 {
-    int code = sqlite3_errcode(c->db) & 0xff;
-    bool locked = code == SQLITE_BUSY || code == SQLITE_LOCKED;
-    return cerr_set(e, locked ? CERR_TEMPORARILY_UNAVAILABLE : CERR_INTERNAL_ERROR,
-                    "SQLite %s failed: %s", what, sqlite3_errmsg(c->db));
+    int ext = sqlite3_extended_errcode(c->db), code = ext & 0xff;
+    cerr_code kind = CERR_INTERNAL_ERROR;
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        kind = CERR_TEMPORARILY_UNAVAILABLE;
+    else if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        kind = CERR_RESOURCE_ALREADY_EXISTS;
+    return cerr_set(e, kind, "SQLite %s failed: %s", what, sqlite3_errmsg(c->db));
 }
 
-const char *sqlite_text(sqlite3_stmt *s, int col)
+/* ---- columns of the current row ---- */
+
+const char *sqlite_col_text(sqlite_cached *k, int col)
 {
-    const unsigned char *t = sqlite3_column_text(s, col);
+    const unsigned char *t = sqlite3_column_text(k->st, col);
     return t ? (const char *)t : "";
 }
 
-bool sqlite_parse_id(const char *s, int64_t *out)
+int64_t sqlite_col_int64(sqlite_cached *k, int col)
 {
-    if (s == NULL || *s == '\0')
-        return false;
-    const char *p = s + (*s == '-' || *s == '+');
-    if (*p < '0' || *p > '9')
-        return false;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return false;
-    *out = v;
-    return true;
+    return sqlite3_column_int64(k->st, col);
 }
 
-char *sqlite_path_join(const char *base, const char *a, const char *b)
+double sqlite_col_double(sqlite_cached *k, int col)
 {
-    size_t n = strlen(base);
-    const char *sep = n > 0 && base[n - 1] == '/' ? "" : "/";
-    char *out = NULL;
-    int rc = b ? asprintf(&out, "%s%s%s/%s", base, sep, a, b)
-               : asprintf(&out, "%s%s%s", base, sep, a);
-    if (rc < 0)
-        abort();
-    return out;
+    return sqlite3_column_double(k->st, col);
 }
 
-char *sqlite_json_list(const char *const *items, size_t n)
+bool sqlite_col_is_null(sqlite_cached *k, int col)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_string(items[i]));
-    char *s = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    if (s == NULL)
-        abort();
-    return s;
+    return sqlite3_column_type(k->st, col) == SQLITE_NULL;
 }
 
-char *sqlite_json_int_list(const int64_t *items, size_t n)
+void sqlite_stmt_reset(sqlite_cached *k)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_integer(items[i]));
-    char *s = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    if (s == NULL)
-        abort();
-    return s;
+    sqlite3_reset(k->st);
 }
 
-static int sqlite_idx_cmp(const void *a, const void *b)
+int64_t sqlite_changes(sqlite_conn *c)
 {
-    return strcmp(((const sqlite_idx_entry *)a)->key, ((const sqlite_idx_entry *)b)->key);
-}
-
-void sqlite_idx_build(sqlite_idx *ix, const char *const *keys, size_t n)
-{
-    ix->n = n;
-    ix->v = calloc(n ? n : 1, sizeof *ix->v);
-    if (ix->v == NULL)
-        abort();
-    for (size_t i = 0; i < n; i++)
-        ix->v[i] = (sqlite_idx_entry){keys[i], i};
-    qsort(ix->v, n, sizeof *ix->v, sqlite_idx_cmp);
-}
-
-size_t sqlite_idx_find(const sqlite_idx *ix, const char *key)
-{
-    sqlite_idx_entry k = {key, 0};
-    const sqlite_idx_entry *hit = bsearch(&k, ix->v, ix->n, sizeof *ix->v, sqlite_idx_cmp);
-    return hit ? hit->pos : (size_t)-1;
-}
-
-void sqlite_idx_free(sqlite_idx *ix)
-{
-    free(ix->v);
-    ix->v = NULL;
-    ix->n = 0;
+    return sqlite3_changes(c->db);
 }

@@ -1,10 +1,17 @@
-/* store.c - store_open: pick the metadata store from the URI's scheme.
+/* store.c - store_open and store_close: pick the metadata store from the
+ * URI's scheme.
  *
  * SQLAlchemy-style URIs, as MLflow's --backend-store-uri takes them:
- * sqlite:///relative/path.db and sqlite:////absolute/path.db. PostgreSQL
- * (postgresql://) will be dispatched here too once it exists. */
+ * sqlite:///relative/path.db and sqlite:////absolute/path.db for SQLite;
+ * postgresql://user:pass@host:port/db (also postgres://, and with a driver,
+ * postgresql+psycopg2://) for PostgreSQL, whose query string may hold any
+ * libpq parameter, e.g. ?host=/run/postgresql for a unix socket. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "../util/sbuf.h"
+#include "db_impl.h"
+#include "postgres.h"
 #include "sqlite.h"
 #include "store.h"
 
@@ -13,6 +20,43 @@
 static bool store_has_prefix(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static store *store_new(db_kind kind, const char *root)
+{
+    store *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        abort();
+    st->kind = kind;
+    st->artifact_root = strdup(root);
+    if (st->artifact_root == NULL)
+        abort();
+    return st;
+}
+
+/* The libpq connection URI for a SQLAlchemy PostgreSQL URI: the dialect
+ * (and driver, e.g. +psycopg2) replaced by libpq's "postgresql://". NULL
+ * when uri is not a PostgreSQL URI. */
+static char *store_pg_conninfo(const char *uri)
+{
+    const char *rest = NULL;
+    if (store_has_prefix(uri, "postgresql"))
+        rest = uri + strlen("postgresql");
+    else if (store_has_prefix(uri, "postgres"))
+        rest = uri + strlen("postgres");
+    else
+        return NULL;
+    if (*rest == '+') { /* a driver name: letters, digits, '_' */
+        size_t n = strspn(rest + 1, "abcdefghijklmnopqrstuvwxyz0123456789_");
+        if (n == 0)
+            return NULL;
+        rest += 1 + n;
+    }
+    if (!store_has_prefix(rest, "://"))
+        return NULL;
+    sbuf b = SBUF_INIT;
+    sbuf_printf(&b, "postgresql%s", rest);
+    return sbuf_detach(&b);
 }
 
 int store_open(const char *uri, const char *default_artifact_root, store **out, cerr *e)
@@ -30,14 +74,52 @@ int store_open(const char *uri, const char *default_artifact_root, store **out, 
             return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
                             "an in-memory SQLite store is not supported; give a file, e.g. "
                             "sqlite:///mlflow.db");
-        return sqlite_store_open(path, default_artifact_root, out, e);
+        store *st = store_new(DB_SQLITE, default_artifact_root);
+        if (sqlite_store_open(path, default_artifact_root, &st->sq, e) < 0) {
+            store_close(st);
+            return -1;
+        }
+        *out = st;
+        return 0;
     }
     if (strcmp(uri, "sqlite://") == 0)
         return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
                         "an in-memory SQLite store is not supported; give a file, e.g. "
                         "sqlite:///mlflow.db");
-    if (store_has_prefix(uri, "postgresql:") || store_has_prefix(uri, "postgres:"))
-        return cerr_set(e, CERR_NOT_IMPLEMENTED, "the PostgreSQL store is not available yet");
+    char *conninfo = store_pg_conninfo(uri);
+    if (conninfo) {
+        char *why = NULL;
+        PQconninfoOption *opts = PQconninfoParse(conninfo, &why);
+        if (opts == NULL) {
+            cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "invalid PostgreSQL URI: %s",
+                     why ? why : "out of memory");
+            PQfreemem(why);
+            free(conninfo);
+            return -1;
+        }
+        PQconninfoFree(opts);
+        store *st = store_new(DB_POSTGRES, default_artifact_root);
+        int rc = pg_store_open(conninfo, default_artifact_root, &st->pg, e);
+        free(conninfo);
+        if (rc < 0) {
+            store_close(st);
+            return -1;
+        }
+        *out = st;
+        return 0;
+    }
     return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
-                    "unsupported backend store URI '%s' (expected sqlite:///path.db)", uri);
+                    "unsupported backend store URI '%s' (expected sqlite:///path.db or "
+                    "postgresql://user:password@host:port/database)",
+                    uri);
+}
+
+void store_close(store *st)
+{
+    if (st == NULL)
+        return;
+    sqlite_store_close(st->sq);
+    pg_store_close(st->pg);
+    free(st->artifact_root);
+    free(st);
 }

@@ -1,9 +1,9 @@
 /* store.h - the metadata store: experiments, runs, params, metrics, tags,
  * dataset inputs, behind one interface.
  *
- * The only implementation today is SQLite (sqlite*.c) on MLflow 2.9.2's
- * schema; PostgreSQL will come behind the same functions (store.c
- * dispatches on the URI scheme). Callers (api/) have already validated names,
+ * Two engines on MLflow 2.9.2's schema, SQLite (sqlite*.c) and PostgreSQL
+ * (postgres*.c), under one store logic (store_*.c, through db.h); store.c
+ * dispatches on the URI scheme. Callers (api/) have already validated names,
  * lengths and formats against MLflow's limits; the store enforces what needs
  * the database: existence, lifecycle state, uniqueness, immutable params.
  *
@@ -48,7 +48,8 @@ typedef struct store_dataset_input {
 } store_dataset_input;
 
 /* Open (creating the file and schema if it is empty) the store at uri,
- * e.g. "sqlite:///path/to/mlflow.db" or "sqlite:////abs/path.db".
+ * e.g. "sqlite:///path/to/mlflow.db", "sqlite:////abs/path.db" or
+ * "postgresql://user:pass@host:5432/db" (the database must exist).
  * default_artifact_root is used for experiments created without an
  * artifact_location: location = root + "/" + experiment_id (no doubled
  * slash when root ends with '/'). Creates experiment 0 "Default" when absent. */

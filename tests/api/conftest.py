@@ -10,6 +10,12 @@ mlflow/utils/search_utils.py). Run them with:
 Environment:
     CAIRN_BIN       server binary (default: <repo>/build/cairn)
     CAIRN_SKIP_BIG  set to 1 to skip the 2 GiB artifact streaming test
+    CAIRN_TEST_PG   a PostgreSQL URI (postgresql://user@host:port/db, see
+                    scripts/pg.sh): run every server on PostgreSQL instead of
+                    SQLite, each new data directory with a database of its own
+                    (CREATE DATABASE through psql); a server restarted over the
+                    same directory gets the same database. Tests that only make
+                    sense on SQLite are skipped with `sqlite_only`.
 
 Every server a test starts is stopped by PID with SIGTERM; its exit status must
 be 0 and its stderr must hold no AddressSanitizer / UBSan report.
@@ -49,6 +55,37 @@ SANITIZER_MARKERS = (
 API_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 ARTIFACTS_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 
+PG_BASE = os.environ.get("CAIRN_TEST_PG") or None
+
+sqlite_only = pytest.mark.skipif(
+    PG_BASE is not None, reason="SQLite-specific (a .db file, its schema or its journal)")
+postgres_only = pytest.mark.skipif(PG_BASE is None, reason="needs CAIRN_TEST_PG")
+
+
+def pg_uri(dbname, base=None):
+    """The URI of database dbname on the server of base (CAIRN_TEST_PG)."""
+    base = base or PG_BASE
+    head, _, tail = base.partition("?")
+    head = head.rsplit("/", 1)[0]
+    return f"{head}/{dbname}" + (f"?{tail}" if tail else "")
+
+
+def psql(sql, dbname="postgres", check=True):
+    """Run SQL through psql on the test server; returns stdout (unaligned,
+    tuples only, fields separated by '|')."""
+    r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                        "-d", pg_uri(dbname), "-c", sql],
+                       capture_output=True, text=True, timeout=120)
+    if check and r.returncode != 0:
+        raise AssertionError(f"psql failed: {r.stderr}")
+    return r.stdout
+
+
+def pg_new_database():
+    name = "cairn_" + uuid.uuid4().hex[:16]
+    psql(f"CREATE DATABASE {name}")
+    return name
+
 
 def _free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -75,6 +112,25 @@ class Server:
         self.port = None
         self.stderr_paths = []
         self.killed = False
+        self.pg_database = None
+        if PG_BASE:
+            # One database per data directory, found again on a restart.
+            marker = os.path.join(tmpdir, "pg-database")
+            if os.path.exists(marker):
+                with open(marker) as f:
+                    self.pg_database = f.read().strip()
+            else:
+                self.pg_database = pg_new_database()
+                with open(marker, "w") as f:
+                    f.write(self.pg_database)
+
+    @property
+    def store_uri(self):
+        if getattr(self, "uri_override", None):
+            return self.uri_override
+        if self.pg_database:
+            return pg_uri(self.pg_database)
+        return f"sqlite:///{self.db_path}"
 
     @property
     def url(self):
@@ -105,7 +161,7 @@ class Server:
                         "--port",
                         str(self.port),
                         "--backend-store-uri",
-                        f"sqlite:///{self.db_path}",
+                        self.store_uri,
                         "--artifacts-destination",
                         self.artifacts_root,
                     ],
@@ -408,4 +464,5 @@ def pytest_configure(config):
 __all__ = [
     "Client", "Server", "assert_error", "assert_client_error_json", "unique", "now_ms",
     "tags_dict", "params_dict", "metrics_dict", "raw_request", "json", "re",
+    "sqlite_only", "postgres_only", "PG_BASE", "pg_uri", "psql", "pg_new_database",
 ]

@@ -13,7 +13,11 @@ import sqlite3
 import subprocess
 import tempfile
 
-from conftest import CAIRN_BIN, REPO_ROOT, Client
+from conftest import CAIRN_BIN, REPO_ROOT, Client, sqlite_only
+
+# Every test here builds or reads a SQLite file; the PostgreSQL equivalents
+# (schema, foreign revision) are in test_postgres.py.
+pytestmark = sqlite_only
 
 SCHEMA = os.path.join(REPO_ROOT, "tests", "data", "mlflow-2.9.2-sqlite.sql")
 REVISION = "acf3f17fdcc7"

@@ -391,10 +391,17 @@ static void test_postgres(void **state)
     assert_int_equal(s.nbinds, 9);
     search_sql_free(&s);
     assert_int_equal(search_experiments_compile("name ILIKE 'x' AND creation_time < 2.5", NULL, 0,
-                                                SEARCH_POSTGRES, 0, &s, &e),
+                                                SEARCH_POSTGRES, 1, &s, &e),
                      0);
     assert_string_equal(sbuf_str(&s.where), "(experiments.name ILIKE $1) AND "
                                              "(experiments.creation_time < CAST($2 AS DOUBLE PRECISION))");
+    search_sql_free(&s);
+    /* first_param 0: '?' for a driver that numbers placeholders itself. */
+    assert_int_equal(search_experiments_compile("name ILIKE 'x' AND creation_time < 2.5", NULL, 0,
+                                                SEARCH_POSTGRES, 0, &s, &e),
+                     0);
+    assert_string_equal(sbuf_str(&s.where), "(experiments.name ILIKE ?) AND "
+                                             "(experiments.creation_time < CAST(? AS DOUBLE PRECISION))");
     search_sql_free(&s);
 }
 

@@ -38,7 +38,15 @@ static void test_open_bad_uris(void **state)
                "an in-memory");
     expect_err(store_open("sqlite://", "/a", &st, &e), &e, CERR_INVALID_PARAMETER_VALUE,
                "an in-memory");
-    expect_err(store_open("postgresql://u@h/db", "/a", &st, &e), &e, CERR_NOT_IMPLEMENTED, "");
+    /* Port 1 on the loopback refuses at once: no server needed. */
+    expect_err(store_open("postgresql://u@127.0.0.1:1/db", "/a", &st, &e), &e,
+               CERR_TEMPORARILY_UNAVAILABLE, "cannot connect to PostgreSQL");
+    expect_err(store_open("postgresql+psycopg2://u@127.0.0.1:1/db", "/a", &st, &e), &e,
+               CERR_TEMPORARILY_UNAVAILABLE, "cannot connect to PostgreSQL");
+    expect_err(store_open("postgresql://u@h/db?no_such_option=1", "/a", &st, &e), &e,
+               CERR_INVALID_PARAMETER_VALUE, "invalid PostgreSQL URI");
+    expect_err(store_open("postgresql+://u@h/db", "/a", &st, &e), &e,
+               CERR_INVALID_PARAMETER_VALUE, "unsupported backend store URI");
     expect_err(store_open("mysql://x", "/a", &st, &e), &e, CERR_INVALID_PARAMETER_VALUE,
                "unsupported backend store URI");
     expect_err(store_open("sqlite:////nonexistent-dir/x/y.db", "/a", &st, &e), &e,
