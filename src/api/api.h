@@ -15,6 +15,7 @@
 
 #include "../store/store.h"
 #include "../util/err.h"
+#include "../util/sbuf.h"
 
 typedef struct api_ctx {
     store *st;
@@ -31,10 +32,30 @@ typedef struct api_request {
  * or -1 with e set. */
 typedef int (*api_handler)(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e);
 
+/* A body produced piece by piece (a metric history of any length), so
+ * that memory does not grow with the response. */
+typedef struct api_stream api_stream;
+/* Appends the next piece to out: 1 when more may follow, 0 at the end
+ * (nothing appended), -1 on error. */
+int api_stream_next(api_stream *s, sbuf *out, cerr *e);
+void api_stream_free(api_stream *s);
+
+/* What a handler answers: exactly one of the three is set. */
+typedef struct api_result {
+    json_t *json;       /* an object, encoded by http/ */
+    sbuf text;          /* or JSON text the handler wrote itself */
+    api_stream *stream; /* or a stream of JSON text */
+} api_result;
+
+/* A handler that may answer with text or a stream (see api_result). */
+typedef int (*api_handler_ex)(const api_ctx *ctx, const api_request *req, api_result *res,
+                              cerr *e);
+
 typedef struct api_route {
     const char *method; /* "GET" or "POST" */
     const char *path;   /* below /api/2.0/mlflow/, e.g. "runs/create" */
-    api_handler fn;
+    api_handler fn;     /* one of fn and fn_ex is set */
+    api_handler_ex fn_ex;
 } api_route;
 
 /* Looks up a route. When none matches, *path_known tells whether the path
@@ -45,6 +66,11 @@ const api_route *api_route_find(const char *method, const char *path, bool *path
  * it: numeric experiment_id / experiment_ids are turned into strings first
  * (old clients send numbers). http/ calls every handler through this. */
 int api_call(const api_route *route, const api_ctx *ctx, api_request *req, json_t **out, cerr *e);
+/* The same, keeping a text or streamed answer as it is: what http/ uses.
+ * res must start zeroed; the caller frees what it holds (api_result_free). */
+int api_call_ex(const api_route *route, const api_ctx *ctx, api_request *req, api_result *res,
+                cerr *e);
+void api_result_free(api_result *res);
 
 /* Handlers, one file per resource. */
 int api_experiments_create(const api_ctx *, const api_request *, json_t **, cerr *);
@@ -70,6 +96,10 @@ int api_runs_delete_tag(const api_ctx *, const api_request *, json_t **, cerr *)
 int api_runs_log_inputs(const api_ctx *, const api_request *, json_t **, cerr *);
 
 int api_metrics_get_history(const api_ctx *, const api_request *, json_t **, cerr *);
+/* Streamed when the client asks for no page (history.c). */
+int api_metrics_get_history_ex(const api_ctx *, const api_request *, api_result *, cerr *);
+int api_metrics_get_history_bulk_interval(const api_ctx *, const api_request *, api_result *,
+                                          cerr *);
 /* artifacts/list: implemented in api/artifacts.c over artifacts/. */
 int api_artifacts_list(const api_ctx *, const api_request *, json_t **, cerr *);
 

@@ -30,6 +30,7 @@ typedef struct http_out {
     char *body;
     size_t len;
     const char *type;
+    api_stream *stream; /* instead of body: sent with chunked encoding */
 } http_out;
 
 /* A unit of work for the handler pool; embedded in its owner. */
@@ -84,10 +85,15 @@ int64_t http_content_length(struct MHD_Connection *c);
 
 /* ---- response.c ---- */
 
+/* Bytes MHD asks a streamed answer for at a time. */
+#define HTTP_STREAM_BLOCK (32u * 1024)
+
 /* Fill o with obj (stolen) as JSON, or with MLflow's error body. */
 void http_out_json(http_out *o, unsigned status, json_t *obj);
 void http_out_error(http_out *o, unsigned status, const char *code_name, const char *msg);
 void http_out_cerr(http_out *o, const cerr *e);
+/* Fill o from a handler's answer (taken over; res is left empty). */
+void http_out_result(http_out *o, api_result *res);
 /* Queue o's body (ownership passes to MHD). */
 enum MHD_Result http_out_send(struct MHD_Connection *c, http_out *o);
 

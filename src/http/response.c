@@ -75,7 +75,7 @@ void http_out_json(http_out *o, unsigned status, json_t *obj)
         http_out_error(o, 500, "INTERNAL_ERROR", "Cannot encode the response");
         return;
     }
-    *o = (http_out){status, body, strlen(body), "application/json"};
+    *o = (http_out){status, body, strlen(body), "application/json", NULL};
 }
 
 void http_out_error(http_out *o, unsigned status, const char *code_name, const char *msg)
@@ -87,7 +87,7 @@ void http_out_error(http_out *o, unsigned status, const char *code_name, const c
     json_object_set_new(obj, "message", http_json_string(msg));
     char *body = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
-    *o = (http_out){status, body, body ? strlen(body) : 0, "application/json"};
+    *o = (http_out){status, body, body ? strlen(body) : 0, "application/json", NULL};
 }
 
 void http_out_cerr(http_out *o, const cerr *e)
@@ -95,8 +95,86 @@ void http_out_cerr(http_out *o, const cerr *e)
     http_out_error(o, (unsigned)cerr_http_status(e->code), cerr_code_name(e->code), e->msg);
 }
 
+void http_out_result(http_out *o, api_result *res)
+{
+    if (res->json) {
+        http_out_json(o, MHD_HTTP_OK, res->json);
+        res->json = NULL;
+    } else if (res->stream) {
+        *o = (http_out){.status = MHD_HTTP_OK, .type = "application/json", .stream = res->stream};
+        res->stream = NULL;
+    } else {
+        size_t len = res->text.len;
+        char *body = sbuf_detach(&res->text);
+        *o = (http_out){MHD_HTTP_OK, body, len, "application/json", NULL};
+    }
+    api_result_free(res);
+}
+
+/* MHD's content reader for a streamed answer: serves the stream's text a
+ * piece at a time; the buffer holds at most one page. */
+typedef struct http_streaming {
+    api_stream *stream;
+    sbuf buf;
+    size_t off;
+} http_streaming;
+
+static ssize_t http_stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    http_streaming *hs = cls;
+    while (hs->off == hs->buf.len) {
+        sbuf_reset(&hs->buf);
+        hs->off = 0;
+        cerr e;
+        cerr_clear(&e);
+        int rc = api_stream_next(hs->stream, &hs->buf, &e);
+        if (rc < 0) {
+            /* The status line is gone: all that is left is to cut the
+             * body short, which the client sees as a broken response. */
+            log_msg(LOG_WARN, "streamed response cut short: %s", e.msg);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (rc == 0 && hs->buf.len == 0)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    size_t n = hs->buf.len - hs->off < max ? hs->buf.len - hs->off : max;
+    memcpy(out, hs->buf.data + hs->off, n);
+    hs->off += n;
+    return (ssize_t)n;
+}
+
+static void http_stream_free(void *cls)
+{
+    http_streaming *hs = cls;
+    api_stream_free(hs->stream);
+    sbuf_free(&hs->buf);
+    free(hs);
+}
+
+static enum MHD_Result http_out_stream(struct MHD_Connection *c, http_out *o)
+{
+    http_streaming *hs = calloc(1, sizeof *hs);
+    if (hs == NULL)
+        abort();
+    hs->stream = o->stream;
+    o->stream = NULL;
+    struct MHD_Response *resp = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, http_stream_read, hs, http_stream_free);
+    if (resp == NULL) {
+        http_stream_free(hs);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, o->type);
+    enum MHD_Result rc = MHD_queue_response(c, o->status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
 enum MHD_Result http_out_send(struct MHD_Connection *c, http_out *o)
 {
+    if (o->stream)
+        return http_out_stream(c, o);
     char *body = o->body;
     o->body = NULL;
     if (body == NULL) /* out of memory while encoding */

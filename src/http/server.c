@@ -198,15 +198,17 @@ static void http_api_exec(http_server *s, struct MHD_Connection *c, http_req *r,
             return;
         }
     }
-    json_t *res = NULL;
-    int rc = api_call(r->route, &s->api, &req, &res, &e);
+    api_result res = {0};
+    int rc = api_call_ex(r->route, &s->api, &req, &res, &e);
     json_decref(req.args);
     if (rc < 0) {
-        json_decref(res);
+        api_result_free(&res);
         http_out_cerr(out, &e);
         return;
     }
-    http_out_json(out, MHD_HTTP_OK, res ? res : json_object());
+    if (!res.json && !res.stream && res.text.len == 0)
+        res.json = json_object();
+    http_out_result(out, &res);
 }
 
 /* On a pool thread, with the connection suspended. */
@@ -305,6 +307,7 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     }
     free(r->rel);
     free(r->out.body);
+    api_stream_free(r->out.stream);
     sbuf_free(&r->body);
     free(r);
     *req_cls = NULL;

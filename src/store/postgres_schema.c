@@ -342,6 +342,8 @@ int pg_schema_init(pg_conn *c, const char *artifact_root, cerr *e)
     if (rc == 0)
         rc = ntables == 0 ? pg_schema_create(c, e) : pg_schema_verify(c, e);
     if (rc == 0)
+        rc = store_indexes_create(&c->base, e);
+    if (rc == 0)
         rc = store_default_experiment(&c->base, artifact_root, e);
     pg_conn_reset_all(c);
     if (rc < 0) {

@@ -238,6 +238,8 @@ int sqlite_schema_init(sqlite_conn *c, const char *artifact_root, cerr *e)
     if (rc == 0)
         rc = nobjects == 0 ? sqlite_schema_create(c, e) : sqlite_schema_verify(c, e);
     if (rc == 0)
+        rc = store_indexes_create(&c->base, e);
+    if (rc == 0)
         rc = store_default_experiment(&c->base, artifact_root, e);
     sqlite_conn_reset_all(c);
     if (rc < 0) {

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "../util/err.h"
+#include "../util/sbuf.h"
 
 typedef struct store store;
 
@@ -120,6 +121,31 @@ int store_run_search(store *st, const store_search *q, json_t **out, char **next
  * step, timestamp. max_results <= 0 means all. */
 int store_metric_history(store *st, const char *run_id, const char *key, int64_t max_results,
                          const char *page_token, json_t **out, char **next_token, cerr *e);
+
+/* ---- streamed history (store_history.c) ----
+ * A metric's whole history in (step, timestamp, value) order, produced a
+ * page at a time so that memory does not grow with its length. */
+typedef struct store_history store_history;
+/* Rows per page of a streamed history (and per read transaction). */
+#define STORE_HISTORY_PAGE 4096
+/* Rows per run at most in get-history-bulk-interval (MLflow's
+ * MAX_RESULTS_GET_METRIC_HISTORY). */
+#define STORE_HISTORY_RUN_MAX 25000
+
+int store_history_open(store *st, const char *run_id, const char *key, store_history **out,
+                       cerr *e);
+/* Appends the next page to out as Metric objects separated by commas (with
+ * a leading comma after the first page). Returns the number of rows, 0 at
+ * the end, -1 on error. */
+int store_history_next(store_history *h, sbuf *out, cerr *e);
+void store_history_close(store_history *h);
+
+/* get-history-bulk-interval: writes the whole response object
+ * {"metrics":[Metric + run_id ...]} (or {} when empty) to out, with the
+ * steps sampled as MLflow 2.11 samples them; run_ids in the order given. */
+int store_history_interval(store *st, const char *const *run_ids, size_t nruns, const char *key,
+                           int64_t start_step, int64_t end_step, int64_t max_results, sbuf *out,
+                           cerr *e);
 
 /* The run's artifact_uri (heap string), for artifacts/list. */
 int store_run_artifact_uri(store *st, const char *run_id, char **uri_out, cerr *e);

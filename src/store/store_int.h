@@ -73,6 +73,10 @@ int store_run_check(db_conn *c, const char *run_id, bool must_be_active,
 /* Set runs.name and the mlflow.runName tag (MLflow keeps them equal). */
 int store_run_rename(db_conn *c, const char *run_id, const char *name, cerr *e);
 
+/* Cairn's own indexes, if absent (store_indexes.c); run by both engines
+ * when a store opens, after the schema is created or verified. */
+int store_indexes_create(db_conn *c, cerr *e);
+
 /* Experiment 0 "Default" when there is no experiment (store_experiments.c). */
 int store_default_experiment(db_conn *c, const char *root, cerr *e);
 
