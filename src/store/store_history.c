@@ -179,19 +179,19 @@ void store_history_close(store_history *h)
 /* The steps to return, as MLflow 2.11 picks them: of the distinct steps the
  * runs logged in [start, end], max_results evenly spaced ones (index
  * floor(k * count / max) for k < max) and the last one, plus each run's
- * first and last step in the range. All of it in SQL: one index range scan
- * per run, whatever the history's length. */
+ * first and last step when they fall in the range. All of it in SQL: one
+ * index range scan per run, whatever the history's length. */
 static const char store_interval_steps_sql[] =
-    "WITH m AS (SELECT run_uuid, step FROM metrics "
-    "           WHERE run_uuid IN (SELECT value FROM json_each(?)) AND key = ? "
-    "           AND step BETWEEN ? AND ?), "
-    "d AS (SELECT DISTINCT step FROM m), "
+    "WITH a AS (SELECT run_uuid, step FROM metrics "
+    "           WHERE run_uuid IN (SELECT value FROM json_each(?)) AND key = ?), "
+    "d AS (SELECT DISTINCT step FROM a WHERE step BETWEEN ? AND ?), "
     "n AS (SELECT step, ROW_NUMBER() OVER (ORDER BY step) - 1 AS i, COUNT(*) OVER () AS cnt "
     "      FROM d), "
     "k AS (SELECT step, i, cnt, (i * ? + cnt - 1) / cnt AS j FROM n) "
     "SELECT step FROM k WHERE cnt <= ? OR i = cnt - 1 OR (j < ? AND (j * cnt) / ? = i) "
-    "UNION SELECT MIN(step) FROM m GROUP BY run_uuid "
-    "UNION SELECT MAX(step) FROM m GROUP BY run_uuid "
+    "UNION SELECT s FROM (SELECT MIN(step) AS s FROM a GROUP BY run_uuid "
+    "                     UNION SELECT MAX(step) FROM a GROUP BY run_uuid) b "
+    "      WHERE s BETWEEN ? AND ? "
     "ORDER BY 1";
 
 static int store_interval_steps(db_conn *c, const char *runs_json, const char *key,
@@ -200,7 +200,8 @@ static int store_interval_steps(db_conn *c, const char *runs_json, const char *k
 {
     db_stmt *s = db_prep(c, store_interval_steps_sql, e);
     if (s == NULL ||
-        db_bindf(s, e, "ttiiiiii", runs_json, key, start, end, max, max, max, max) < 0)
+        db_bindf(s, e, "ttiiiiiiii", runs_json, key, start, end, max, max, max, max, start,
+                 end) < 0)
         return -1;
     sbuf b = SBUF_INIT;
     sbuf_putc(&b, '[');
