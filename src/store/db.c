@@ -88,7 +88,7 @@ void db_reset(db_stmt *s)
 
 int64_t db_changes(db_conn *c)
 {
-    return c->kind == DB_SQLITE ? sqlite_changes((sqlite_conn *)c) : ((pg_conn *)c)->changes;
+    return c->kind == DB_SQLITE ? sqlite_changes((sqlite_conn *)c) : pg_changes((pg_conn *)c);
 }
 
 int db_exec(db_conn *c, const char *sql, cerr *e)

@@ -147,6 +147,15 @@ int pg_write(pg_store *st, db_write_fn fn, void *ctx, cerr *e)
 int pg_store_open(const char *conninfo, const char *default_artifact_root, pg_store **out, cerr *e)
 {
     *out = NULL;
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &why);
+    if (opts == NULL) {
+        cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "invalid PostgreSQL URI: %s",
+                 why ? why : "out of memory");
+        PQfreemem(why);
+        return -1;
+    }
+    PQconninfoFree(opts);
     pg_store *st = calloc(1, sizeof *st);
     if (st == NULL)
         abort();

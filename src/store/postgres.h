@@ -1,5 +1,6 @@
 /* postgres.h - internals of the PostgreSQL store, shared by the
- * postgres*.c files.
+ * postgres*.c files (db.c and store.c dispatch to them; only postgres*.c
+ * call libpq).
  *
  * The store keeps a pool of libpq connections, opened on demand up to
  * PG_POOL_MAX. A write closure runs in its own transaction (READ COMMITTED)
@@ -66,7 +67,8 @@ struct pg_store {
 };
 
 /* ---- postgres.c: open/close, pool, transactions ---- */
-/* conninfo: a libpq connection URI (postgresql://...). */
+/* conninfo: a libpq connection URI (postgresql://...); a malformed one is
+ * INVALID_PARAMETER_VALUE, an unreachable server TEMPORARILY_UNAVAILABLE. */
 int pg_store_open(const char *conninfo, const char *default_artifact_root, pg_store **out,
                   cerr *e);
 void pg_store_close(pg_store *st);
@@ -86,6 +88,7 @@ db_stmt *pg_prep(pg_conn *c, const char *sql, cerr *e);
 int pg_vbind(pg_stmt *k, int idx, cerr *e, const char *fmt, va_list ap);
 int pg_row(pg_stmt *k, cerr *e);
 void pg_stmt_reset(pg_stmt *k);
+int64_t pg_changes(pg_conn *c);
 int pg_exec(pg_conn *c, const char *sql, cerr *e);
 /* cerr from a failed result (res may be NULL: the connection's error):
  * RESOURCE_ALREADY_EXISTS for a unique violation, TEMPORARILY_UNAVAILABLE

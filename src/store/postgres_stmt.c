@@ -275,6 +275,11 @@ int pg_row(pg_stmt *k, cerr *e)
     return 0;
 }
 
+int64_t pg_changes(pg_conn *c)
+{
+    return c->changes;
+}
+
 /* ---- columns ---- */
 
 const char *pg_col_text(pg_stmt *k, int col)

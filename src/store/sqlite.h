@@ -1,4 +1,5 @@
-/* sqlite.h - internals of the SQLite store, shared by the sqlite*.c files.
+/* sqlite.h - internals of the SQLite store, shared by the sqlite*.c files
+ * (db.c and store.c dispatch to them; only sqlite*.c call the sqlite3 API).
  *
  * The store owns one writer connection, used only by its writer thread, and a
  * pool of read-only connections. Readers take a connection from the pool for

@@ -88,16 +88,6 @@ int store_open(const char *uri, const char *default_artifact_root, store **out, 
                         "sqlite:///mlflow.db");
     char *conninfo = store_pg_conninfo(uri);
     if (conninfo) {
-        char *why = NULL;
-        PQconninfoOption *opts = PQconninfoParse(conninfo, &why);
-        if (opts == NULL) {
-            cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "invalid PostgreSQL URI: %s",
-                     why ? why : "out of memory");
-            PQfreemem(why);
-            free(conninfo);
-            return -1;
-        }
-        PQconninfoFree(opts);
         store *st = store_new(DB_POSTGRES, default_artifact_root);
         int rc = pg_store_open(conninfo, default_artifact_root, &st->pg, e);
         free(conninfo);
