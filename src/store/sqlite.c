@@ -149,6 +149,7 @@ static void *sqlite_writer_main(void *arg)
             next = j->next; /* j lives on its waiter's stack: read first */
             sem_post(&j->done);
         }
+        sqlite_ckpt_tail(st); /* after the answers: nobody waits on it yet */
     }
 }
 
@@ -202,6 +203,8 @@ int sqlite_store_open(const char *path, const char *default_artifact_root, sqlit
         goto fail;
     if (sqlite_schema_init(st->wconn, default_artifact_root, e) < 0)
         goto fail;
+    if (sqlite_ckpt_start(st, e) < 0)
+        goto fail;
     if (pthread_create(&st->writer, NULL, sqlite_writer_main, st) != 0) {
         cerr_set(e, CERR_INTERNAL_ERROR, "cannot start the store's writer thread");
         goto fail;
@@ -225,6 +228,7 @@ void sqlite_store_close(sqlite_store *st)
         pthread_mutex_unlock(&st->qlock);
         pthread_join(st->writer, NULL);
     }
+    sqlite_ckpt_stop(st);
     /* Readers first: the last connection to close checkpoints the WAL. */
     for (sqlite_conn *c = st->pfree, *next; c; c = next) {
         next = c->next;

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -74,6 +75,14 @@ struct sqlite_store {
     sqlite_job *qhead, *qtail;
     bool stopping;
 
+    /* checkpointer (sqlite_ckpt.c) */
+    sqlite_conn *cconn;
+    pthread_t ckpt;
+    bool ckpt_started, ckpt_wanted, ckpt_stop;
+    atomic_bool ckpt_tail; /* the bulk is copied: the writer finishes it */
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+
     /* readers */
     pthread_mutex_t plock;
     pthread_cond_t pcond;
@@ -94,6 +103,18 @@ void sqlite_read_end(sqlite_store *st, sqlite_conn *c);
 /* ---- sqlite_stmt.c: one connection, statements, binding, errors; the
  * SQLite side of db.h (db.c dispatches here) ---- */
 int sqlite_conn_open(const char *path, bool readonly, sqlite_conn **out, cerr *e);
+
+/* ---- sqlite_ckpt.c: WAL checkpoints on their own thread ---- */
+/* WAL pages after a commit that wake the checkpointer (SQLite's automatic
+ * checkpoint uses the same figure). */
+#define SQLITE_CKPT_PAGES 1000
+/* Start after the writer connection is open and in WAL mode. */
+int sqlite_ckpt_start(sqlite_store *st, cerr *e);
+/* On the writer thread between batches: finish a checkpoint the thread
+ * has done the bulk of, so the WAL can be rewound. Cheap when not due. */
+void sqlite_ckpt_tail(sqlite_store *st);
+/* Join the thread and close its connection; a no-op if never started. */
+void sqlite_ckpt_stop(sqlite_store *st);
 void sqlite_conn_close(sqlite_conn *c);
 /* Reset every cached statement, so none holds a read snapshot or a lock. */
 void sqlite_conn_reset_all(sqlite_conn *c);
