@@ -4,8 +4,10 @@
  * _get_orderby_clauses for runs, _get_search_experiments_filter_clauses and
  * _get_search_experiments_order_by_clauses for experiments, including where
  * they check comparators and what they say when one is wrong. Where MLflow
- * joins a filtered subquery, we write a correlated EXISTS, which selects the
- * same runs and returns each once without DISTINCT.
+ * joins a filtered subquery, we write `runs.run_uuid IN (SELECT run_uuid
+ * FROM child WHERE key = ? AND test)`, which selects the same runs, returns
+ * each once without DISTINCT, and is computed once per query from Cairn's
+ * (key, value, run_uuid) indexes instead of probed once per run.
  *
  * Every string and number in the SQL is a bind; the text only ever holds
  * the fixed table and column names below. */
@@ -197,11 +199,11 @@ static int is_numeric_run_attr(const char *key)
     return strcmp(key, "start_time") == 0 || strcmp(key, "end_time") == 0;
 }
 
-/* EXISTS over a key/value child table (params, tags, latest_metrics). */
+/* The runs whose row of a key/value child table (params, tags,
+ * latest_metrics) passes the test that follows; the caller closes it. */
 static void kv_exists(search_emit *em, sbuf *w, const char *table, const char *key)
 {
-    sbuf_printf(w, "EXISTS (SELECT 1 FROM %s c WHERE c.run_uuid = runs.run_uuid AND c.\"key\" = ",
-                table);
+    sbuf_printf(w, "runs.run_uuid IN (SELECT c.run_uuid FROM %s c WHERE c.\"key\" = ", table);
     bind_text(em, w, key);
     sbuf_puts(w, " AND ");
 }

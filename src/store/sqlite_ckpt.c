@@ -80,9 +80,12 @@ void sqlite_ckpt_tail(sqlite_store *st)
     if (!atomic_exchange(&st->ckpt_tail, false))
         return;
     int log = 0, done = 0;
-    if (sqlite3_wal_checkpoint_v2(st->wconn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
-        SQLITE_OK)
+    int rc = sqlite3_wal_checkpoint_v2(st->wconn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    /* BUSY: the thread has started the next round; it will ask again. */
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         log_msg(LOG_WARN, "WAL checkpoint failed: %s", sqlite3_errmsg(st->wconn->db));
+    else if (rc == SQLITE_BUSY)
+        atomic_store(&st->ckpt_tail, true);
 }
 
 void sqlite_ckpt_stop(sqlite_store *st)

@@ -54,8 +54,12 @@ def start_refused(uri, tmp):
 
 
 CAIRN_INDEXES = [
+    "CREATE INDEX cairn_latest_metrics_value ON public.latest_metrics USING btree "
+    "(key, value, is_nan, run_uuid)",
     "CREATE INDEX cairn_metrics_history ON public.metrics USING btree "
     "(run_uuid, key, step, \"timestamp\", value, is_nan)",
+    "CREATE INDEX cairn_runs_experiment ON public.runs USING btree "
+    "(experiment_id, lifecycle_stage)",
 ]
 
 

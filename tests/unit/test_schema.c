@@ -133,15 +133,24 @@ static void test_schema_matches_mlflow(void **state)
                          "creation_time = last_update_time FROM experiments");
     dump_query(a, &rows, "PRAGMA journal_mode");
     assert_string_equal(sbuf_str(&rows), "  acf3f17fdcc7\n  0|Default|/root/0|active|1\n  wal\n");
-    /* Beyond MLflow's schema: exactly Cairn's history index, and nothing
+    /* Beyond MLflow's schema: exactly Cairn's indexes, and nothing
      * that could clash with a name MLflow may use one day. */
     sbuf_reset(&rows);
     dump_query(a, &rows, "SELECT m.name, i.name FROM sqlite_master m, pragma_index_info(m.name) i "
                          "WHERE m.name LIKE 'cairn\\_%' ESCAPE '\\' ORDER BY m.name, i.seqno");
     assert_string_equal(sbuf_str(&rows),
+                        "  cairn_latest_metrics_value|key\n  cairn_latest_metrics_value|value\n"
+                        "  cairn_latest_metrics_value|is_nan\n"
+                        "  cairn_latest_metrics_value|run_uuid\n"
                         "  cairn_metrics_history|run_uuid\n  cairn_metrics_history|key\n"
                         "  cairn_metrics_history|step\n  cairn_metrics_history|timestamp\n"
-                        "  cairn_metrics_history|value\n  cairn_metrics_history|is_nan\n");
+                        "  cairn_metrics_history|value\n  cairn_metrics_history|is_nan\n"
+                        "  cairn_params_value|key\n  cairn_params_value|value\n"
+                        "  cairn_params_value|run_uuid\n"
+                        "  cairn_runs_experiment|experiment_id\n"
+                        "  cairn_runs_experiment|lifecycle_stage\n"
+                        "  cairn_tags_value|key\n  cairn_tags_value|value\n"
+                        "  cairn_tags_value|run_uuid\n");
     sbuf_free(&rows);
     sqlite3_close(a);
     sqlite3_close(b);

@@ -18,7 +18,7 @@
 #include "store/search_ast.h" /* the named limits */
 
 /* ---- SQL fragments the tables below are written in ---- */
-#define KV(t) "EXISTS (SELECT 1 FROM " t " c WHERE c.run_uuid = runs.run_uuid AND c.\"key\" = ? AND "
+#define KV(t) "runs.run_uuid IN (SELECT c.run_uuid FROM " t " c WHERE c.\"key\" = ? AND "
 #define MET(op) "(" KV("latest_metrics") "NOT c.is_nan AND c.value " op " ?))"
 #define MET_NE "(" KV("latest_metrics") "(c.is_nan OR c.value != ?)))"
 #define PARAM(cmp) "(" KV("params") cmp "))"
@@ -379,9 +379,9 @@ static void test_postgres(void **state)
                      0);
     assert_string_equal(
         sbuf_str(&s.where),
-        "(EXISTS (SELECT 1 FROM latest_metrics c WHERE c.run_uuid = runs.run_uuid AND c.\"key\" = $3 "
-        "AND NOT c.is_nan AND c.value > CAST($4 AS DOUBLE PRECISION))) AND (EXISTS (SELECT 1 FROM "
-        "params c WHERE c.run_uuid = runs.run_uuid AND c.\"key\" = $5 AND c.value ILIKE $6)) AND "
+        "(runs.run_uuid IN (SELECT c.run_uuid FROM latest_metrics c WHERE c.\"key\" = $3 "
+        "AND NOT c.is_nan AND c.value > CAST($4 AS DOUBLE PRECISION))) AND (runs.run_uuid IN "
+        "(SELECT c.run_uuid FROM params c WHERE c.\"key\" = $5 AND c.value ILIKE $6)) AND "
         "(runs.start_time > CAST($7 AS BIGINT)) AND (runs.run_uuid IN ($8, $9))");
     assert_string_equal(
         sbuf_str(&s.order),
