@@ -8,7 +8,10 @@
  * grows by itself while the previous commit is being synced. */
 #include "sqlite.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "../util/misc.h"
@@ -194,6 +197,31 @@ static sqlite_store *sqlite_store_alloc(const char *path)
     return st;
 }
 
+/* A database on a read-only file system (or a read-only file) opens, but
+ * nothing can be written, not even the WAL: say so plainly, instead of
+ * SQLite's "unable to open database file". */
+static void sqlite_readonly_explain(const char *path, cerr *e)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    struct statvfs fs;
+    bool ro_fs = statvfs(dir, &fs) == 0 && (fs.f_flag & ST_RDONLY);
+    bool ro_file = access(path, F_OK) == 0 && access(path, W_OK) != 0;
+    if (!ro_fs && !ro_file)
+        return;
+    char why[sizeof e->msg];
+    snprintf(why, sizeof why, "%s", e->msg);
+    cerr_set(e, CERR_INVALID_STATE,
+             "the database %s is on a read-only %s; Cairn writes to it and beside it "
+             "(its WAL), so it needs both writable (%s)",
+             path, ro_fs ? "file system" : "file", why);
+}
+
 int sqlite_store_open(const char *path, const char *default_artifact_root, sqlite_store **out,
                       cerr *e)
 {
@@ -213,6 +241,7 @@ int sqlite_store_open(const char *path, const char *default_artifact_root, sqlit
     *out = st;
     return 0;
 fail:
+    sqlite_readonly_explain(path, e);
     sqlite_store_close(st);
     return -1;
 }

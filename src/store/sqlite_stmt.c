@@ -146,13 +146,27 @@ int sqlite_row(sqlite_cached *k, cerr *e)
     return -1;
 }
 
+/* " (Read-only file system)" and the like: what the OS said, for the
+ * errors where it explains more than SQLite's words do; else "". */
+static const char *sqlite_os_reason(sqlite_conn *c, char *buf, size_t cap)
+{
+    int code = sqlite3_errcode(c->db), err = sqlite3_system_errno(c->db);
+    buf[0] = '\0';
+    if (err != 0 && (code == SQLITE_CANTOPEN || code == SQLITE_IOERR || code == SQLITE_FULL ||
+                     code == SQLITE_READONLY))
+        snprintf(buf, cap, " (%s)", strerror(err));
+    return buf;
+}
+
 int sqlite_exec(sqlite_conn *c, const char *sql, cerr *e)
 {
     char *msg = NULL;
     if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         cerr_code code = sqlite3_errcode(c->db) == SQLITE_BUSY ? CERR_TEMPORARILY_UNAVAILABLE
                                                                : CERR_INTERNAL_ERROR;
-        cerr_set(e, code, "SQLite: %s", msg ? msg : sqlite3_errmsg(c->db));
+        char os[128];
+        cerr_set(e, code, "SQLite: %s%s", msg ? msg : sqlite3_errmsg(c->db),
+                 sqlite_os_reason(c, os, sizeof os));
         sqlite3_free(msg);
         return -1;
     }
@@ -167,7 +181,9 @@ int sqlite_fail(sqlite_conn *c, const char *what, cerr *e)
         kind = CERR_TEMPORARILY_UNAVAILABLE;
     else if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         kind = CERR_RESOURCE_ALREADY_EXISTS;
-    return cerr_set(e, kind, "SQLite %s failed: %s", what, sqlite3_errmsg(c->db));
+    char os[128];
+    return cerr_set(e, kind, "SQLite %s failed: %s%s", what, sqlite3_errmsg(c->db),
+                    sqlite_os_reason(c, os, sizeof os));
 }
 
 /* ---- columns of the current row ---- */
