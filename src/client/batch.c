@@ -1,0 +1,333 @@
+/* batch.c - the background batching thread. Logging calls append an item to
+ * the client's queue and return; the thread takes the whole queue when
+ * CL_QUEUE_WAKE items wait, when flush_ms passes, or when someone flushes,
+ * groups the items by run (keeping each run's order), cuts them into
+ * runs/log-batch bodies within MLflow's limits, and sends each with retries
+ * and exponential back-off. A body that cannot be delivered because the
+ * server is unreachable goes to the offline spool. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* ---- one log-batch body under construction ---- */
+typedef struct {
+    const char *run_id;
+    cl_buf metrics, params, tags;
+    int nmetrics, nparams, ntags;
+    const char *param_keys[CL_MAX_PARAMS_TAGS_PER_BATCH];
+    const char *tag_keys[CL_MAX_PARAMS_TAGS_PER_BATCH];
+} cl_batch;
+
+static void cl_batch_reset(cl_batch *b)
+{
+    b->metrics.len = b->params.len = b->tags.len = 0;
+    b->nmetrics = b->nparams = b->ntags = 0;
+}
+
+static int cl_batch_empty(const cl_batch *b)
+{
+    return b->nmetrics + b->nparams + b->ntags == 0;
+}
+
+static int cl_has_key(const char *const *keys, int n, const char *key)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+/* Would adding it break a limit (or put a key twice in one batch)? */
+static int cl_batch_full(const cl_batch *b, const cl_item *it)
+{
+    int total = b->nmetrics + b->nparams + b->ntags;
+    size_t bytes = b->metrics.len + b->params.len + b->tags.len;
+    if (total >= CL_MAX_ENTITIES_PER_BATCH || bytes >= CL_BATCH_BYTES_SOFT)
+        return 1;
+    switch (it->kind) {
+    case CL_METRIC:
+        return b->nmetrics >= CL_MAX_METRICS_PER_BATCH;
+    case CL_PARAM:
+        return b->nparams >= CL_MAX_PARAMS_TAGS_PER_BATCH ||
+               cl_has_key(b->param_keys, b->nparams, it->key);
+    default:
+        return b->ntags >= CL_MAX_PARAMS_TAGS_PER_BATCH || cl_has_key(b->tag_keys, b->ntags, it->key);
+    }
+}
+
+static int cl_batch_add(cl_batch *b, const cl_item *it)
+{
+    int r = 0;
+    if (it->kind == CL_METRIC) {
+        cl_buf *w = &b->metrics;
+        r |= cl_buf_puts(w, b->nmetrics ? ",{\"key\":" : "{\"key\":");
+        r |= cl_buf_json_str(w, it->key);
+        r |= cl_buf_puts(w, ",\"value\":");
+        r |= cl_buf_json_double(w, it->value);
+        r |= cl_buf_puts(w, ",\"timestamp\":");
+        r |= cl_buf_json_i64(w, it->timestamp);
+        r |= cl_buf_puts(w, ",\"step\":");
+        r |= cl_buf_json_i64(w, it->step);
+        r |= cl_buf_puts(w, "}");
+        b->nmetrics++;
+    } else {
+        int param = it->kind == CL_PARAM;
+        cl_buf *w = param ? &b->params : &b->tags;
+        int *n = param ? &b->nparams : &b->ntags;
+        (param ? b->param_keys : b->tag_keys)[*n] = it->key;
+        r |= cl_buf_puts(w, *n ? ",{\"key\":" : "{\"key\":");
+        r |= cl_buf_json_str(w, it->key);
+        r |= cl_buf_puts(w, ",\"value\":");
+        r |= cl_buf_json_str(w, it->sval);
+        r |= cl_buf_puts(w, "}");
+        (*n)++;
+    }
+    return r ? CAIRN_ENOMEM : CAIRN_OK;
+}
+
+static int cl_batch_send(cairn_client *c, cl_batch *b, cl_buf *body)
+{
+    if (cl_batch_empty(b))
+        return CAIRN_OK;
+    body->len = 0;
+    int r = cl_buf_puts(body, "{\"run_id\":");
+    r |= cl_buf_json_str(body, b->run_id);
+    r |= cl_buf_puts(body, ",\"metrics\":[");
+    r |= cl_buf_add(body, b->metrics.data ? b->metrics.data : "", b->metrics.len);
+    r |= cl_buf_puts(body, "],\"params\":[");
+    r |= cl_buf_add(body, b->params.data ? b->params.data : "", b->params.len);
+    r |= cl_buf_puts(body, "],\"tags\":[");
+    r |= cl_buf_add(body, b->tags.data ? b->tags.data : "", b->tags.len);
+    r |= cl_buf_puts(body, "]}");
+    cl_batch_reset(b);
+    if (r)
+        return cl_oom();
+    return cl_send_batch(c, c->bg_http, b->run_id, body->data, body->len);
+}
+
+static void cl_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+int cl_send_batch(cairn_client *c, CURL *h, const char *run_id, const char *body, size_t len)
+{
+    if (atomic_load(&c->offline) || cl_is_local_run(run_id)) {
+        if (c->no_spool)
+            return cl_fail(CAIRN_EOFFLINE, "the client is offline and spooling is disabled");
+        return cl_spool_batch(c, body, len);
+    }
+    int r = CAIRN_OK;
+    long backoff = 100;
+    for (int attempt = 0;; attempt++) {
+        r = cl_http(c, h, "POST", "/api/2.0/mlflow/runs/log-batch", body, len, NULL);
+        if (r == CAIRN_OK || !cl_retryable() || attempt >= c->max_retries)
+            break;
+        cl_sleep_ms(backoff);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
+    if (r == CAIRN_OK || !cl_retryable() || c->no_spool)
+        return r;
+    if (r == CAIRN_EUNREACHABLE)
+        cl_go_offline(c);
+    return cl_spool_batch(c, body, len);
+}
+
+/* Sends items[0..n) grouped by run, in order within each run; frees them. */
+static int cl_process(cairn_client *c, cl_item *items, size_t n)
+{
+    int first = CAIRN_OK;
+    char first_msg[1024] = "";
+    cl_batch b = {0};
+    cl_buf body = {0};
+    unsigned char *done = calloc(n ? n : 1, 1);
+    if (done == NULL)
+        first = cl_oom();
+    for (size_t start = 0; done != NULL && start < n; start++) {
+        if (done[start])
+            continue;
+        b.run_id = items[start].run_id;
+        for (size_t i = start; i < n; i++) {
+            if (done[i] || (items[i].run_id != b.run_id && strcmp(items[i].run_id, b.run_id) != 0))
+                continue;
+            done[i] = 1;
+            int r = CAIRN_OK;
+            if (cl_batch_full(&b, &items[i]))
+                r = cl_batch_send(c, &b, &body);
+            if (r == CAIRN_OK)
+                r = cl_batch_add(&b, &items[i]);
+            if (r < 0 && first == CAIRN_OK) {
+                first = r;
+                snprintf(first_msg, sizeof first_msg, "%s", cairn_error_last()->message);
+            }
+        }
+        int r = cl_batch_send(c, &b, &body);
+        if (r < 0 && first == CAIRN_OK) {
+            first = r;
+            snprintf(first_msg, sizeof first_msg, "%s", cairn_error_last()->message);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(items[i].mem);
+    free(items);
+    free(done);
+    cl_buf_free(&b.metrics);
+    cl_buf_free(&b.params);
+    cl_buf_free(&b.tags);
+    cl_buf_free(&body);
+    if (first < 0)
+        cl_fail(first, "%s", first_msg);
+    return first;
+}
+
+static void *cl_thread(void *arg)
+{
+    cairn_client *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        int timed_out = 0, have_deadline = 0;
+        struct timespec deadline;
+        while (!(c->stop || c->qlen >= CL_QUEUE_WAKE ||
+                 (c->qlen > 0 && (c->flush_waiters > 0 || timed_out)))) {
+            if (c->qlen == 0) {
+                have_deadline = 0;
+                pthread_cond_wait(&c->cv_work, &c->mu);
+                continue;
+            }
+            if (!have_deadline) {
+                clock_gettime(CLOCK_REALTIME, &deadline);
+                deadline.tv_nsec += (long)c->flush_ms * 1000000L;
+                deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+                deadline.tv_nsec %= 1000000000L;
+                have_deadline = 1;
+            }
+            if (pthread_cond_timedwait(&c->cv_work, &c->mu, &deadline) == ETIMEDOUT)
+                timed_out = 1;
+        }
+        if (c->qlen == 0)
+            break;   /* stopping, nothing left */
+        cl_item *items = c->q;
+        size_t n = c->qlen;
+        c->q = NULL;
+        c->qlen = c->qcap = 0;
+        pthread_cond_broadcast(&c->cv_space);
+        pthread_mutex_unlock(&c->mu);
+        int r = cl_process(c, items, n);
+        pthread_mutex_lock(&c->mu);
+        if (r < 0 && c->bg_code == 0) {
+            c->bg_code = r;
+            free(c->bg_msg);
+            c->bg_msg = cl_strdup(cairn_error_last()->message);
+        }
+        c->processed += n;
+        pthread_cond_broadcast(&c->cv_done);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+int cl_queue_start(cairn_client *c)
+{
+    if (pthread_create(&c->thread, NULL, cl_thread, c) != 0)
+        return CAIRN_ENOMEM;
+    c->thread_started = 1;
+    return CAIRN_OK;
+}
+
+void cl_queue_stop(cairn_client *c)
+{
+    if (!c->thread_started)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stop = 1;
+    pthread_cond_broadcast(&c->cv_work);
+    pthread_cond_broadcast(&c->cv_space);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    c->thread_started = 0;
+}
+
+int cl_queue_flush(cairn_client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t target = c->enqueued;
+    c->flush_waiters++;
+    pthread_cond_signal(&c->cv_work);
+    while (c->processed < target && c->thread_started && !c->stop)
+        pthread_cond_wait(&c->cv_done, &c->mu);
+    c->flush_waiters--;
+    int r = c->bg_code;
+    if (r < 0) {
+        cl_fail(r, "%s", c->bg_msg ? c->bg_msg : "a background log-batch failed");
+        c->bg_code = 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return r;
+}
+
+int cl_enqueue(cairn_client *c, char kind, const char *run_id, const char *key, const char *sval,
+               double value, int64_t ts, int64_t step)
+{
+    if (c == NULL)
+        return cl_fail(CAIRN_EINVAL, "missing client");
+    if (run_id == NULL || *run_id == '\0')
+        run_id = cairn_env_run_id();
+    if (run_id == NULL)
+        return cl_fail(CAIRN_EINVAL, "missing run id (pass one or set MLFLOW_RUN_ID)");
+    if (key == NULL || *key == '\0')
+        return cl_fail(CAIRN_EINVAL, "missing %s key", kind == CL_METRIC ? "metric" : kind == CL_PARAM ? "param" : "tag");
+    if (kind != CL_METRIC && sval == NULL)
+        return cl_fail(CAIRN_EINVAL, "missing value for '%s'", key);
+    size_t lr = strlen(run_id) + 1, lk = strlen(key) + 1, lv = sval ? strlen(sval) + 1 : 0;
+    char *mem = malloc(lr + lk + lv);
+    if (mem == NULL)
+        return cl_oom();
+    memcpy(mem, run_id, lr);
+    memcpy(mem + lr, key, lk);
+    if (sval)
+        memcpy(mem + lr + lk, sval, lv);
+    cl_item it = {kind, mem, mem + lr, sval ? mem + lr + lk : NULL, value,
+                  ts > 0 ? ts : cl_now_ms(), step, mem};
+    pthread_mutex_lock(&c->mu);
+    while (c->qlen >= CL_QUEUE_MAX && !c->stop)
+        pthread_cond_wait(&c->cv_space, &c->mu);
+    if (c->qlen == c->qcap) {
+        size_t cap = c->qcap ? c->qcap * 2 : 1024;
+        cl_item *q = realloc(c->q, cap * sizeof *q);
+        if (q == NULL) {
+            pthread_mutex_unlock(&c->mu);
+            free(mem);
+            return cl_oom();
+        }
+        c->q = q;
+        c->qcap = cap;
+    }
+    c->q[c->qlen++] = it;
+    c->enqueued++;
+    if (c->qlen == 1 || c->qlen == CL_QUEUE_WAKE)
+        pthread_cond_signal(&c->cv_work);
+    pthread_mutex_unlock(&c->mu);
+    return CAIRN_OK;
+}
+
+int cairn_log_param(cairn_client *c, const char *run_id, const char *key, const char *value)
+{
+    return cl_enqueue(c, CL_PARAM, run_id, key, value, 0, 0, 0);
+}
+
+int cairn_log_metric(cairn_client *c, const char *run_id, const char *key, double value,
+                     int64_t timestamp_ms, int64_t step)
+{
+    return cl_enqueue(c, CL_METRIC, run_id, key, NULL, value, timestamp_ms, step);
+}
+
+int cairn_set_tag(cairn_client *c, const char *run_id, const char *key, const char *value)
+{
+    return cl_enqueue(c, CL_TAG, run_id, key, value, 0, 0, 0);
+}
