@@ -13,6 +13,22 @@
 
 #include "internal.h"
 
+/* An item with its strings resolved against its queue's arena. */
+typedef struct {
+    char kind;
+    const char *run_id, *key, *sval;
+    double value;
+    int64_t timestamp, step;
+} cl_view;
+
+static cl_view cl_resolve(const cl_queue *q, const cl_item *it)
+{
+    const char *base = q->mem.data;
+    cl_view v = {it->kind, base + it->run_off, base + it->key_off,
+                 it->sval_off == (size_t)-1 ? NULL : base + it->sval_off, it->value, it->timestamp, it->step};
+    return v;
+}
+
 /* ---- one log-batch body under construction ---- */
 typedef struct {
     const char *run_id;
@@ -42,7 +58,7 @@ static int cl_has_key(const char *const *keys, int n, const char *key)
 }
 
 /* Would adding it break a limit (or put a key twice in one batch)? */
-static int cl_batch_full(const cl_batch *b, const cl_item *it)
+static int cl_batch_full(const cl_batch *b, const cl_view *it)
 {
     int total = b->nmetrics + b->nparams + b->ntags;
     size_t bytes = b->metrics.len + b->params.len + b->tags.len;
@@ -59,7 +75,7 @@ static int cl_batch_full(const cl_batch *b, const cl_item *it)
     }
 }
 
-static int cl_batch_add(cl_batch *b, const cl_item *it)
+static int cl_batch_add(cl_batch *b, const cl_view *it)
 {
     int r = 0;
     if (it->kind == CL_METRIC) {
@@ -139,29 +155,34 @@ int cl_send_batch(cairn_client *c, CURL *h, const char *run_id, const char *body
     return cl_spool_batch(c, body, len);
 }
 
-/* Sends items[0..n) grouped by run, in order within each run; frees them. */
-static int cl_process(cairn_client *c, cl_item *items, size_t n)
+/* Sends the queue's items grouped by run, in order within each run. */
+static int cl_process(cairn_client *c, const cl_queue *q, cl_batch *bp, cl_buf *bodyp)
 {
     int first = CAIRN_OK;
     char first_msg[1024] = "";
-    cl_batch b = {0};
-    cl_buf body = {0};
+    cl_batch b = *bp;          /* buffers reused across rounds (no page faults) */
+    cl_buf body = *bodyp;
+    cl_batch_reset(&b);
+    size_t n = q->len;
     unsigned char *done = calloc(n ? n : 1, 1);
     if (done == NULL)
         first = cl_oom();
     for (size_t start = 0; done != NULL && start < n; start++) {
         if (done[start])
             continue;
-        b.run_id = items[start].run_id;
+        size_t run_off = q->items[start].run_off;
+        b.run_id = q->mem.data + run_off;
         for (size_t i = start; i < n; i++) {
-            if (done[i] || (items[i].run_id != b.run_id && strcmp(items[i].run_id, b.run_id) != 0))
+            if (done[i] || (q->items[i].run_off != run_off &&
+                            strcmp(q->mem.data + q->items[i].run_off, b.run_id) != 0))
                 continue;
             done[i] = 1;
+            cl_view v = cl_resolve(q, &q->items[i]);
             int r = CAIRN_OK;
-            if (cl_batch_full(&b, &items[i]))
+            if (cl_batch_full(&b, &v))
                 r = cl_batch_send(c, &b, &body);
             if (r == CAIRN_OK)
-                r = cl_batch_add(&b, &items[i]);
+                r = cl_batch_add(&b, &v);
             if (r < 0 && first == CAIRN_OK) {
                 first = r;
                 snprintf(first_msg, sizeof first_msg, "%s", cairn_error_last()->message);
@@ -173,14 +194,9 @@ static int cl_process(cairn_client *c, cl_item *items, size_t n)
             snprintf(first_msg, sizeof first_msg, "%s", cairn_error_last()->message);
         }
     }
-    for (size_t i = 0; i < n; i++)
-        free(items[i].mem);
-    free(items);
     free(done);
-    cl_buf_free(&b.metrics);
-    cl_buf_free(&b.params);
-    cl_buf_free(&b.tags);
-    cl_buf_free(&body);
+    *bp = b;
+    *bodyp = body;
     if (first < 0)
         cl_fail(first, "%s", first_msg);
     return first;
@@ -189,13 +205,15 @@ static int cl_process(cairn_client *c, cl_item *items, size_t n)
 static void *cl_thread(void *arg)
 {
     cairn_client *c = arg;
+    cl_batch batch = {0};
+    cl_buf body = {0};
     pthread_mutex_lock(&c->mu);
     for (;;) {
         int timed_out = 0, have_deadline = 0;
         struct timespec deadline;
-        while (!(c->stop || c->qlen >= CL_QUEUE_WAKE ||
-                 (c->qlen > 0 && (c->flush_waiters > 0 || timed_out)))) {
-            if (c->qlen == 0) {
+        while (!(c->stop || c->q.len >= CL_QUEUE_WAKE ||
+                 (c->q.len > 0 && (c->flush_waiters > 0 || timed_out)))) {
+            if (c->q.len == 0) {
                 have_deadline = 0;
                 pthread_cond_wait(&c->cv_work, &c->mu);
                 continue;
@@ -210,16 +228,25 @@ static void *cl_thread(void *arg)
             if (pthread_cond_timedwait(&c->cv_work, &c->mu, &deadline) == ETIMEDOUT)
                 timed_out = 1;
         }
-        if (c->qlen == 0)
+        if (c->q.len == 0)
             break;   /* stopping, nothing left */
-        cl_item *items = c->q;
-        size_t n = c->qlen;
-        c->q = NULL;
-        c->qlen = c->qcap = 0;
+        cl_queue work = c->q;          /* take the queue, leave the spare */
+        c->q = c->spare;
+        memset(&c->spare, 0, sizeof c->spare);
+        size_t n = work.len;
         pthread_cond_broadcast(&c->cv_space);
         pthread_mutex_unlock(&c->mu);
-        int r = cl_process(c, items, n);
+        int r = cl_process(c, &work, &batch, &body);
+        work.len = 0;
+        work.mem.len = 0;
+        work.last_run_len = 0;
         pthread_mutex_lock(&c->mu);
+        if (c->spare.items == NULL && c->spare.mem.data == NULL) {
+            c->spare = work;           /* keep the memory for the next round */
+        } else {
+            free(work.items);
+            cl_buf_free(&work.mem);
+        }
         if (r < 0 && c->bg_code == 0) {
             c->bg_code = r;
             free(c->bg_msg);
@@ -229,6 +256,10 @@ static void *cl_thread(void *arg)
         pthread_cond_broadcast(&c->cv_done);
     }
     pthread_mutex_unlock(&c->mu);
+    cl_buf_free(&batch.metrics);
+    cl_buf_free(&batch.params);
+    cl_buf_free(&batch.tags);
+    cl_buf_free(&body);
     return NULL;
 }
 
@@ -284,33 +315,50 @@ int cl_enqueue(cairn_client *c, char kind, const char *run_id, const char *key, 
         return cl_fail(CAIRN_EINVAL, "missing %s key", kind == CL_METRIC ? "metric" : kind == CL_PARAM ? "param" : "tag");
     if (kind != CL_METRIC && sval == NULL)
         return cl_fail(CAIRN_EINVAL, "missing value for '%s'", key);
-    size_t lr = strlen(run_id) + 1, lk = strlen(key) + 1, lv = sval ? strlen(sval) + 1 : 0;
-    char *mem = malloc(lr + lk + lv);
-    if (mem == NULL)
-        return cl_oom();
-    memcpy(mem, run_id, lr);
-    memcpy(mem + lr, key, lk);
-    if (sval)
-        memcpy(mem + lr + lk, sval, lv);
-    cl_item it = {kind, mem, mem + lr, sval ? mem + lr + lk : NULL, value,
-                  ts > 0 ? ts : cl_now_ms(), step, mem};
+    int64_t stamp = ts > 0 ? ts : cl_now_ms();
+    size_t lr = strlen(run_id), lk = strlen(key) + 1, lv = sval ? strlen(sval) + 1 : 0;
     pthread_mutex_lock(&c->mu);
-    while (c->qlen >= CL_QUEUE_MAX && !c->stop)
+    while (c->q.len >= CL_QUEUE_MAX && !c->stop)
         pthread_cond_wait(&c->cv_space, &c->mu);
-    if (c->qlen == c->qcap) {
-        size_t cap = c->qcap ? c->qcap * 2 : 1024;
-        cl_item *q = realloc(c->q, cap * sizeof *q);
-        if (q == NULL) {
+    cl_queue *q = &c->q;
+    if (q->len == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 1024;
+        cl_item *items = realloc(q->items, cap * sizeof *items);
+        if (items == NULL) {
             pthread_mutex_unlock(&c->mu);
-            free(mem);
             return cl_oom();
         }
-        c->q = q;
-        c->qcap = cap;
+        q->items = items;
+        q->cap = cap;
     }
-    c->q[c->qlen++] = it;
+    int same_run = q->last_run_len == lr + 1 && memcmp(q->mem.data + q->last_run_off, run_id, lr) == 0;
+    if (cl_buf_reserve(&q->mem, (same_run ? 0 : lr + 1) + lk + lv) < 0) {
+        pthread_mutex_unlock(&c->mu);
+        return CAIRN_ENOMEM;
+    }
+    if (!same_run) {
+        q->last_run_off = q->mem.len;
+        q->last_run_len = lr + 1;
+        memcpy(q->mem.data + q->mem.len, run_id, lr + 1);
+        q->mem.len += lr + 1;
+    }
+    cl_item *it = &q->items[q->len++];
+    it->kind = kind;
+    it->run_off = q->last_run_off;
+    it->key_off = q->mem.len;
+    memcpy(q->mem.data + q->mem.len, key, lk);
+    q->mem.len += lk;
+    it->sval_off = (size_t)-1;
+    if (sval != NULL) {
+        it->sval_off = q->mem.len;
+        memcpy(q->mem.data + q->mem.len, sval, lv);
+        q->mem.len += lv;
+    }
+    it->value = value;
+    it->timestamp = stamp;
+    it->step = step;
     c->enqueued++;
-    if (c->qlen == 1 || c->qlen == CL_QUEUE_WAKE)
+    if (q->len == 1 || q->len == CL_QUEUE_WAKE)
         pthread_cond_signal(&c->cv_work);
     pthread_mutex_unlock(&c->mu);
     return CAIRN_OK;

@@ -63,7 +63,10 @@ static void cl_client_free(cairn_client *c)
     free(c->password);
     free(c->spool_dir);
     free(c->bg_msg);
-    free(c->q);
+    free(c->q.items);
+    cl_buf_free(&c->q.mem);
+    free(c->spare.items);
+    cl_buf_free(&c->spare.mem);
     pthread_mutex_destroy(&c->http_mu);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv_work);

@@ -56,15 +56,22 @@ void cl_uuid_hex(char out[33]);                  /* 32 random hex digits */
 
 /* ---- queue items ---- */
 enum { CL_PARAM = 'p', CL_METRIC = 'm', CL_TAG = 't' };
+/* Strings live in the queue's arena (cl_queue.mem), referenced by offset
+ * because the arena grows; no allocation per item. */
 typedef struct {
     char kind;
-    const char *run_id;   /* points into mem */
-    const char *key;      /* points into mem */
-    const char *sval;     /* param / tag value, points into mem */
+    size_t run_off, key_off, sval_off;   /* sval_off: (size_t)-1 for metrics */
     double value;
     int64_t timestamp, step;
-    char *mem;            /* one allocation holding the strings */
 } cl_item;
+
+typedef struct {
+    cl_item *items;
+    size_t len, cap;
+    cl_buf mem;
+    size_t last_run_off;     /* the last run id written, reused when equal */
+    size_t last_run_len;
+} cl_queue;
 
 /* ---- client ---- */
 struct cairn_client {
@@ -84,8 +91,8 @@ struct cairn_client {
 
     pthread_mutex_t mu;        /* guards everything below */
     pthread_cond_t cv_work, cv_done, cv_space;
-    cl_item *q;
-    size_t qlen, qcap;
+    cl_queue q;                /* filled by logging calls */
+    cl_queue spare;            /* an emptied queue kept for reuse */
     uint64_t enqueued, processed;
     int flush_waiters;
     int stop;
