@@ -33,7 +33,7 @@ static int art_list(const char *noun, int argc, char **argv)
         return rc;
     cairn_client *c = cmd_client(&a.common, 0);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     char *text = NULL;
     rc = cairn_artifact_list(c, run_id, a.npos ? a.pos[0] : NULL, &text) < 0 ? cmd_fail() : CLI_EXIT_OK;
     cairn_client_close(c);
@@ -131,7 +131,7 @@ static int art_upload(const char *noun, int argc, char **argv)
         return rc;
     cairn_client *c = cmd_client(&a.common, 1);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     char dest[4096];
     snprintf(dest, sizeof dest, "%s", path ? path : base_name(a.pos[0]));
     size_t n = strlen(dest);
@@ -218,7 +218,7 @@ static int art_download(const char *noun, int argc, char **argv)
         return rc;
     cairn_client *c = cmd_client(&a.common, 0);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     rc = download_tree(c, run_id, a.pos[0], out ? out : base_name(a.pos[0]));
     cairn_client_close(c);
     if (rc == CLI_EXIT_OK && a.common.json)

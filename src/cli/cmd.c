@@ -50,6 +50,14 @@ int cmd_usage_error(const char *noun, const char *verb, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* "-1.5", "-inf", "-nan": a negative number, not an option. */
+static int cmd_is_number(const char *a)
+{
+    char *end = NULL;
+    strtod(a, &end);
+    return end != a && *end == '\0';
+}
+
 static int cmd_set(const cmd_opt *o, const char *v)
 {
     if (o->list != NULL) {
@@ -69,7 +77,7 @@ int cmd_parse(const char *noun, const cmd_verb *verb, const cmd_opt *opts, int m
     int only_pos = 0;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
-        if (only_pos || a[0] != '-' || a[1] == '\0' || (a[1] >= '0' && a[1] <= '9') || a[1] == '.') {
+        if (only_pos || a[0] != '-' || a[1] == '\0' || cmd_is_number(a)) {
             if (out->npos >= max_pos || out->npos >= 8)
                 return cmd_usage_error(noun, verb->name, "unexpected argument '%s'", a);
             out->pos[out->npos++] = a;
@@ -179,7 +187,12 @@ int cmd_fail(void)
         fprintf(stderr, "cairn: %s: %s\n", *e->error_code ? e->error_code : "ERROR", e->message);
     else
         fprintf(stderr, "cairn: %s\n", *e->message ? e->message : "unknown error");
-    return e->code == CAIRN_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    return cmd_status();
+}
+
+int cmd_status(void)
+{
+    return cairn_error_last()->code == CAIRN_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 }
 
 int cmd_parse_double(const char *what, const char *s, double *out)

@@ -64,6 +64,8 @@ cairn_client *cmd_client(const cmd_common *common, int spool);
 /* Reports the thread's last libcairn error as "cairn: ..." on stderr and
  * returns the exit status for it. */
 int cmd_fail(void);
+/* The exit status for the thread's last libcairn error (already reported). */
+int cmd_status(void);
 int cmd_usage_error(const char *noun, const char *verb, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -58,7 +58,7 @@ static int exp_list(const char *noun, int argc, char **argv)
         return cmd_usage_error(noun, "list", "--view must be active, deleted or all, not '%s'", view);
     cairn_client *c = cmd_client(&a.common, 0);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     char *out = NULL;
     rc = cairn_experiment_search(c, filter, v, &out) < 0 ? cmd_fail() : CLI_EXIT_OK;
     cairn_client_close(c);
@@ -93,7 +93,7 @@ static int exp_create(const char *noun, int argc, char **argv)
         return rc;
     cairn_client *c = cmd_client(&a.common, 0);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     char *id = NULL;
     rc = cairn_experiment_create(c, a.pos[0], loc, &id) < 0 ? cmd_fail() : CLI_EXIT_OK;
     cairn_client_close(c);
@@ -122,7 +122,7 @@ static int exp_get(const char *noun, int argc, char **argv)
         return cmd_usage_error(noun, "get", "give an experiment ID or --name NAME (one of them)");
     cairn_client *c = cmd_client(&a.common, 0);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     char *out = NULL;
     int r = name ? cairn_experiment_get_by_name(c, name, &out) : cairn_experiment_get(c, a.pos[0], &out);
     rc = r < 0 ? cmd_fail() : CLI_EXIT_OK;
@@ -160,7 +160,7 @@ static int exp_simple(const char *noun, const char *vname, int npos, int argc, c
         return rc;
     cairn_client *c = cmd_client(&a.common, 0);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     int r;
     if (strcmp(vname, "rename") == 0)
         r = cairn_experiment_rename(c, a.pos[0], a.pos[1]);

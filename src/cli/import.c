@@ -464,7 +464,7 @@ static int import_run_cmd(const char *noun, int argc, char **argv)
     cairn_client *c = cmd_client(&a.common, 0);
     if (c == NULL) {
         closedir(d);
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     }
     imp im = {c, a.common.json, 0, 0, 0, 0};
     struct dirent *e;

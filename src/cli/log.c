@@ -44,7 +44,7 @@ static int log_one(const char *noun, const cmd_verb *v, int argc, char **argv)
         return rc;
     cairn_client *c = cmd_client(&a.common, 1);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     int r;
     if (metric)
         r = cairn_log_metric(c, run_id, a.pos[0], value, ts, step);

@@ -99,7 +99,7 @@ static int runs_query(const char *noun, const char *vname, int with_filter, int 
     char *ids = exps ? join(exps) : NULL, *order = join(orders);
     cairn_client *c = cmd_client(&a.common, 0);
     char *text = NULL;
-    rc = c == NULL ? CLI_EXIT_FAIL
+    rc = c == NULL ? cmd_status()
                    : cairn_run_search(c, ids, filter, order, v, (int)n, &text) < 0 ? cmd_fail() : CLI_EXIT_OK;
     cairn_client_close(c);
     free(ids);
@@ -154,7 +154,7 @@ static int runs_get(const char *noun, int argc, char **argv)
         return rc;
     cairn_client *c = cmd_client(&a.common, 0);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     char *text = NULL;
     rc = cairn_run_get(c, run_id, &text) < 0 ? cmd_fail() : CLI_EXIT_OK;
     cairn_client_close(c);
@@ -196,7 +196,7 @@ static int runs_create(const char *noun, int argc, char **argv)
         return cmd_usage_error(noun, "create", "give --experiment-id or --experiment-name, not both");
     cairn_client *c = cmd_client(&a.common, 1);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     char *owned = NULL, *run_id = NULL;
     int r = exp_name ? cairn_experiment_ensure(c, exp_name, &owned) : CAIRN_OK;
     if (r == CAIRN_OK)
@@ -234,7 +234,7 @@ static int runs_end(const char *noun, int argc, char **argv)
         return rc;
     cairn_client *c = cmd_client(&a.common, 1);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     rc = cairn_run_end(c, run_id, status) < 0 ? cmd_fail() : CLI_EXIT_OK;
     if (rc == CLI_EXIT_OK && cairn_client_is_offline(c))
         fprintf(stderr, "cairn: server unreachable; spooled to %s (replay with 'cairn sync')\n",
@@ -254,7 +254,7 @@ static int runs_simple(const char *noun, const char *vname, int argc, char **arg
         return rc;
     cairn_client *c = cmd_client(&a.common, 0);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     int r = strcmp(vname, "delete") == 0 ? cairn_run_delete(c, a.pos[0]) : cairn_run_restore(c, a.pos[0]);
     rc = r < 0 ? cmd_fail() : CLI_EXIT_OK;
     cairn_client_close(c);

@@ -22,7 +22,7 @@ static int sync_run(const char *noun, int argc, char **argv)
         return rc;
     cairn_client *c = cmd_client(&a.common, 0);
     if (c == NULL)
-        return CLI_EXIT_FAIL;
+        return cmd_status();
     cairn_sync_stats st;
     int r = cairn_spool_sync(c, a.npos ? a.pos[0] : NULL, &st);
     rc = r < 0 ? cmd_fail() : CLI_EXIT_OK;

@@ -155,11 +155,21 @@ int cl_send_batch(cairn_client *c, CURL *h, const char *run_id, const char *body
     return cl_spool_batch(c, body, len);
 }
 
+/* Copies the thread's last error (message, MLflow code, status) aside. */
+static int cl_keep(int r, char msg[1024], char code[64], int *http)
+{
+    const cairn_error *e = cairn_error_last();
+    snprintf(msg, 1024, "%s", e->message);
+    snprintf(code, 64, "%s", e->error_code);
+    *http = e->http_status;
+    return r;
+}
+
 /* Sends the queue's items grouped by run, in order within each run. */
 static int cl_process(cairn_client *c, const cl_queue *q, cl_batch *bp, cl_buf *bodyp)
 {
-    int first = CAIRN_OK;
-    char first_msg[1024] = "";
+    int first = CAIRN_OK, first_http = 0;
+    char first_msg[1024] = "", first_code[64] = "";
     cl_batch b = *bp;          /* buffers reused across rounds (no page faults) */
     cl_buf body = *bodyp;
     cl_batch_reset(&b);
@@ -183,21 +193,19 @@ static int cl_process(cairn_client *c, const cl_queue *q, cl_batch *bp, cl_buf *
                 r = cl_batch_send(c, &b, &body);
             if (r == CAIRN_OK)
                 r = cl_batch_add(&b, &v);
-            if (r < 0 && first == CAIRN_OK) {
-                first = r;
-                snprintf(first_msg, sizeof first_msg, "%s", cairn_error_last()->message);
-            }
+            if (r < 0 && first == CAIRN_OK)
+                first = cl_keep(r, first_msg, first_code, &first_http);
         }
         int r = cl_batch_send(c, &b, &body);
-        if (r < 0 && first == CAIRN_OK) {
-            first = r;
-            snprintf(first_msg, sizeof first_msg, "%s", cairn_error_last()->message);
-        }
+        if (r < 0 && first == CAIRN_OK)
+            first = cl_keep(r, first_msg, first_code, &first_http);
     }
     free(done);
     *bp = b;
     *bodyp = body;
-    if (first < 0)
+    if (first < 0 && first_code[0])
+        cl_fail_server(first_http, first_code, first_msg);
+    else if (first < 0)
         cl_fail(first, "%s", first_msg);
     return first;
 }
@@ -251,6 +259,8 @@ static void *cl_thread(void *arg)
             c->bg_code = r;
             free(c->bg_msg);
             c->bg_msg = cl_strdup(cairn_error_last()->message);
+            snprintf(c->bg_error_code, sizeof c->bg_error_code, "%s", cairn_error_last()->error_code);
+            c->bg_status = cairn_error_last()->http_status;
         }
         c->processed += n;
         pthread_cond_broadcast(&c->cv_done);
@@ -295,7 +305,11 @@ int cl_queue_flush(cairn_client *c)
     c->flush_waiters--;
     int r = c->bg_code;
     if (r < 0) {
-        cl_fail(r, "%s", c->bg_msg ? c->bg_msg : "a background log-batch failed");
+        const char *msg = c->bg_msg ? c->bg_msg : "a background log-batch failed";
+        if (c->bg_error_code[0])
+            cl_fail_server(c->bg_status, c->bg_error_code, msg);
+        else
+            cl_fail(r, "%s", msg);
         c->bg_code = 0;
     }
     pthread_mutex_unlock(&c->mu);

@@ -98,6 +98,8 @@ struct cairn_client {
     int stop;
     int bg_code;               /* first background error since the last flush */
     char *bg_msg;
+    char bg_error_code[64];    /* MLflow's error_code of that error, or "" */
+    int bg_status;
     pthread_t thread;
     int thread_started;
     struct cairn_client *next_live;   /* the atexit registry (client.c) */
