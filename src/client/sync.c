@@ -178,6 +178,8 @@ typedef struct {
     cairn_sync_stats *st;
     int stop_code;       /* the server went away: stop sending */
     int first_code;
+    int first_http;
+    char first_error_code[64];
     char first_msg[1024];
 } cl_replay;
 
@@ -232,6 +234,8 @@ static int cl_replay_line(void *ud, char *line)
             rp->first_code = r;
             snprintf(rp->first_msg, sizeof rp->first_msg, "record %s (%s): %s", id, op,
                      cairn_error_last()->message);
+            snprintf(rp->first_error_code, sizeof rp->first_error_code, "%s", cairn_error_last()->error_code);
+            rp->first_http = cairn_error_last()->http_status;
         }
         if (r == CAIRN_EUNREACHABLE || r == CAIRN_EIO)
             rp->stop_code = r;
@@ -282,7 +286,7 @@ int cairn_spool_sync(cairn_client *c, const char *spool_dir, cairn_sync_stats *s
     if (fd < 0)
         return cairn_error_last()->code;
     cl_sync s = {c, dir, json_object(), json_object()};
-    cl_replay rp = {&s, stats, 0, 0, ""};
+    cl_replay rp = {&s, stats, 0, 0, 0, "", ""};
     int r = cl_read_lines(dir, "done.log", cl_load_done, &s);
     if (r == CAIRN_OK)
         r = cl_read_lines(dir, "ids.map", cl_load_id, &s);
@@ -296,8 +300,12 @@ int cairn_spool_sync(cairn_client *c, const char *spool_dir, cairn_sync_stats *s
     json_decref(s.done);
     json_decref(s.ids);
     cl_spool_unlock(fd);
-    if (r == CAIRN_OK && rp.first_code < 0)
-        r = cl_fail(rp.first_code, "%s; %d record(s) kept in %s for a later sync", rp.first_msg,
-                    stats->records_failed, dir);
+    if (r == CAIRN_OK && rp.first_code < 0) {
+        char msg[1400];
+        snprintf(msg, sizeof msg, "%s; %d record(s) kept in %s for a later sync", rp.first_msg,
+                 stats->records_failed, dir);
+        r = rp.first_error_code[0] ? cl_fail_server(rp.first_http, rp.first_error_code, msg)
+                                   : cl_fail(rp.first_code, "%s", msg);
+    }
     return r;
 }
