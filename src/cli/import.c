@@ -304,14 +304,20 @@ static int import_run(imp *im, const char *exp_id, const char *run_dir, const ch
     json_t *run = json_array_get(json_object_get(found, "runs"), 0);
     char *run_id = run ? strdup(cmd_str(json_object_get(run, "info"), "run_id")) : NULL;
     int complete = 0;
+    const char *stage = json_string_value(json_object_get(meta, "lifecycle_stage"));
+    int deleted = stage != NULL && strcmp(stage, "deleted") == 0;
+    int server_deleted = strcmp(cmd_str(json_object_get(run, "info"), "lifecycle_stage"), "deleted") == 0;
     size_t i;
     json_t *tag;
     json_array_foreach(json_object_get(json_object_get(run, "data"), "tags"), i, tag)
         complete |= strcmp(cmd_str(tag, "key"), "cairn.import.complete") == 0;
     json_decref(found);
     int rc = 0;
-    if (complete) {
-        im->skipped++;
+    if (complete) {   /* cut short between the completion tag and the delete? */
+        if (deleted && !server_deleted && cairn_run_delete(im->c, run_id) < 0)
+            rc = -1;
+        else
+            im->skipped++;
         goto out;
     }
     if (run_id != NULL) {
@@ -362,15 +368,15 @@ static int import_run(imp *im, const char *exp_id, const char *run_dir, const ch
         rc = r ? 0 : -1;
         json_decref(r);
     }
-    const char *stage = json_string_value(json_object_get(meta, "lifecycle_stage"));
-    if (rc == 0 && stage && strcmp(stage, "deleted") == 0)
-        rc = cairn_run_delete(im->c, run_id) < 0 ? -1 : 0;
+    /* Complete first: a deleted run takes no more tags. */
     if (rc == 0) {
         json_t *r = post(im, "runs/set-tag", json_pack("{s:s, s:s, s:s}", "run_id", run_id, "key",
                                                        "cairn.import.complete", "value", "true"));
         rc = r ? 0 : -1;
         json_decref(r);
     }
+    if (rc == 0 && deleted)
+        rc = cairn_run_delete(im->c, run_id) < 0 ? -1 : 0;
     if (rc == 0) {
         im->runs++;
         if (!im->json)
