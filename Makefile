@@ -83,7 +83,7 @@ install: all
 	install -m 644 $(BUILD)/libcairn.a $(DESTDIR)$(PREFIX)/lib/libcairn.a
 	install -m 755 $(BUILD)/libcairn.so $(DESTDIR)$(PREFIX)/lib/libcairn.so.$(SOVER)
 	ln -sf libcairn.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libcairn.so
-	install -m 644 $(BUILD)/cairn.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/cairn.pc
+	sed 's|^prefix=.*|prefix=$(PREFIX)|' $(BUILD)/cairn.pc >$(DESTDIR)$(PREFIX)/lib/pkgconfig/cairn.pc
 	install -m 644 docs/cairn.1 $(DESTDIR)$(PREFIX)/share/man/man1/cairn.1
 
 $(BUILD)/%.o: %.c
