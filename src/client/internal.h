@@ -27,7 +27,7 @@
 /* The background thread wakes early once this many items wait. */
 #define CL_QUEUE_WAKE 1000
 /* Producers wait (on memory, not on the network) above this many items. */
-#define CL_QUEUE_MAX 262144
+#define CL_QUEUE_MAX 1048576
 
 /* ---- errors (error.c) ---- */
 int cl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
