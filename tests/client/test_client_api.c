@@ -395,6 +395,34 @@ static void test_fallback_to_spool(void **state)
     cairn_free(run);
 }
 
+/* A process that exits without closing its client still delivers: the
+ * atexit handler flushes. */
+static void test_flush_at_exit(void **state)
+{
+    fx *f = *state;
+    char *run = NULL;
+    assert_int_equal(cairn_run_create(f->c, f->exp, "atexit", 0, &run), CAIRN_OK);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        cairn_client *c = NULL;
+        cairn_options o = {0};
+        o.tracking_uri = srv.uri;
+        o.no_spool = 1;
+        o.flush_interval_ms = 60000;   /* only the exit flush can send these */
+        if (cairn_client_open(&c, &o) < 0)
+            _exit(3);
+        for (int i = 0; i < 500; i++)
+            cairn_log_metric(c, run, "late", i, 0, i);
+        exit(0);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(history_len(f->c, run, "late"), 500);
+    cairn_free(run);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +436,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_restore_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_sync_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fallback_to_spool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_at_exit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
