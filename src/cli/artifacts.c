@@ -138,9 +138,8 @@ static int art_upload(const char *noun, int argc, char **argv)
     while (n > 0 && dest[n - 1] == '/')
         dest[--n] = '\0';
     rc = upload_tree(c, run_id, a.pos[0], dest);
-    if (rc == CLI_EXIT_OK && cairn_client_is_offline(c))
-        fprintf(stderr, "cairn: server unreachable; spooled to %s (replay with 'cairn sync')\n",
-                cairn_client_spool_dir(c));
+    if (rc == CLI_EXIT_OK && cmd_was_spooled(c, run_id))
+        cmd_spooled(c, run_id, "the upload");
     cairn_client_close(c);
     if (rc == CLI_EXIT_OK && a.common.json)
         puts("{}");

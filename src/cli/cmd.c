@@ -325,3 +325,22 @@ void cmd_progress_end(void)
 {
     fputc('\n', stderr);
 }
+
+int cmd_was_spooled(cairn_client *c, const char *run_id)
+{
+    return cairn_client_is_offline(c) || (run_id != NULL && strncmp(run_id, "local-", 6) == 0);
+}
+
+void cmd_spooled(cairn_client *c, const char *run_id, const char *what)
+{
+    const char *off = getenv("CAIRN_OFFLINE");
+    if (!cairn_client_is_offline(c))
+        fprintf(stderr, "cairn: run %s exists only in the spool until 'cairn sync'; %s spooled to %s\n", run_id,
+                what, cairn_client_spool_dir(c));
+    else if (off != NULL && *off != '\0' && strcmp(off, "0") != 0)
+        fprintf(stderr, "cairn: offline (CAIRN_OFFLINE); %s spooled to %s (replay with 'cairn sync')\n", what,
+                cairn_client_spool_dir(c));
+    else
+        fprintf(stderr, "cairn: cannot reach %s; %s spooled to %s (replay with 'cairn sync')\n",
+                cairn_client_tracking_uri(c), what, cairn_client_spool_dir(c));
+}

@@ -64,6 +64,10 @@ cairn_client *cmd_client(const cmd_common *common, int spool);
 /* Reports the thread's last libcairn error as "cairn: ..." on stderr and
  * returns the exit status for it. */
 int cmd_fail(void);
+/* Tells stderr that the call went to the offline spool, and why. */
+void cmd_spooled(cairn_client *c, const char *run_id, const char *what);
+/* Did a call for run_id go to the spool (offline client, or a local run)? */
+int cmd_was_spooled(cairn_client *c, const char *run_id);
 /* The exit status for the thread's last libcairn error (already reported). */
 int cmd_status(void);
 int cmd_usage_error(const char *noun, const char *verb, const char *fmt, ...)

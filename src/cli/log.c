@@ -55,9 +55,8 @@ static int log_one(const char *noun, const cmd_verb *v, int argc, char **argv)
     if (r == CAIRN_OK)
         r = cairn_client_flush(c);
     rc = r < 0 ? cmd_fail() : CLI_EXIT_OK;
-    if (rc == CLI_EXIT_OK && cairn_client_is_offline(c))
-        fprintf(stderr, "cairn: server unreachable; spooled to %s (replay with 'cairn sync')\n",
-                cairn_client_spool_dir(c));
+    if (rc == CLI_EXIT_OK && cmd_was_spooled(c, run_id))
+        cmd_spooled(c, run_id, "the value");
     cairn_client_close(c);
     if (rc == CLI_EXIT_OK && a.common.json)
         puts("{}");

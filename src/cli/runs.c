@@ -203,8 +203,7 @@ static int runs_create(const char *noun, int argc, char **argv)
         r = cairn_run_create(c, owned ? owned : exp, name, 0, &run_id);
     rc = r < 0 ? cmd_fail() : CLI_EXIT_OK;
     if (rc == CLI_EXIT_OK && cairn_client_is_offline(c))
-        fprintf(stderr, "cairn: server unreachable; run %s spooled to %s (replay with 'cairn sync')\n", run_id,
-                cairn_client_spool_dir(c));
+        cmd_spooled(c, NULL, "the new run");
     cairn_client_close(c);
     if (rc == CLI_EXIT_OK) {
         if (a.common.json) {
@@ -236,9 +235,8 @@ static int runs_end(const char *noun, int argc, char **argv)
     if (c == NULL)
         return cmd_status();
     rc = cairn_run_end(c, run_id, status) < 0 ? cmd_fail() : CLI_EXIT_OK;
-    if (rc == CLI_EXIT_OK && cairn_client_is_offline(c))
-        fprintf(stderr, "cairn: server unreachable; spooled to %s (replay with 'cairn sync')\n",
-                cairn_client_spool_dir(c));
+    if (rc == CLI_EXIT_OK && cmd_was_spooled(c, run_id))
+        cmd_spooled(c, run_id, "the status");
     cairn_client_close(c);
     if (rc == CLI_EXIT_OK && a.common.json)
         puts("{}");

@@ -39,9 +39,11 @@ def test_server_down_then_sync_exactly_once(fresh_server, tmp_path):
     # A shell script's calls while the server is down.
     p = cli(["runs", "create", "-x", exp, "--name", "from-shell"], env, check=0)
     run = p.stdout.strip()
-    assert run.startswith("local-") and "spooled" in p.stderr and "cannot reach" not in p.stdout
+    assert run.startswith("local-")
+    assert p.stderr == f"cairn: cannot reach {srv.url}; the new run spooled to {spool} (replay with 'cairn sync')\n"
     env_run = dict(env, MLFLOW_RUN_ID=run)
-    cli(["log", "param", "alpha", "0.5"], env_run, check=0)
+    p = cli(["log", "param", "alpha", "0.5"], env_run, check=0)
+    assert "the value spooled to" in p.stderr
     for step in range(5):
         cli(["log", "metric", "loss", str(1.0 / (step + 1)), "--step", str(step)], env_run, check=0)
     cli(["log", "tag", "where", "compute-node"], env_run, check=0)
@@ -117,7 +119,8 @@ def test_forced_offline_and_kept_records(server, tmp_path):
     spool = env["CAIRN_SPOOL_DIR"]
     exp = server.api("POST", "experiments/create", {"name": "forced-offline"})["experiment_id"]
     run = server.api("POST", "runs/create", {"experiment_id": exp})["run"]["info"]["run_id"]
-    cli(["log", "param", "k", "v", "--run-id", run], env, check=0)
+    p = cli(["log", "param", "k", "v", "--run-id", run], env, check=0)
+    assert p.stderr.startswith("cairn: offline (CAIRN_OFFLINE); the value spooled to")
     cli(["log", "param", "k", "v", "--run-id", "0" * 32], env, check=0)   # a run the server lacks
     assert server.api("GET", f"runs/get?run_id={run}")["run"]["data"].get("params") is None
     p = cli(["experiments", "list"], env)
