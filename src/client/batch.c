@@ -165,6 +165,104 @@ static int cl_keep(int r, char msg[1024], char code[64], int *http)
     return r;
 }
 
+/* Is every item of the queue for the same run (the common case)? */
+static int cl_single_run(const cl_queue *q)
+{
+    size_t off = q->len ? q->items[0].run_off : 0;
+    for (size_t i = 1; i < q->len; i++)
+        if (q->items[i].run_off != off && strcmp(q->mem.data + q->items[i].run_off, q->mem.data + off) != 0)
+            return 0;
+    return 1;
+}
+
+static uint64_t cl_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Orders the items by run, keeping each run's order: a run slot per item
+ * through an open-addressing table of run ids, then a counting sort. Fills
+ * order[n] and bounds[nruns + 1] (run k is order[bounds[k] .. bounds[k+1])). */
+static int cl_group(const cl_queue *q, size_t **order_out, size_t **bounds_out, size_t *nruns_out)
+{
+    size_t n = q->len, nruns = 0, cap = 16, tcap = 64;
+    size_t *rep = malloc(cap * sizeof *rep), *order = malloc(n * sizeof *order), *bounds = NULL;
+    uint32_t *table = calloc(tcap, sizeof *table), *slot = malloc(n * sizeof *slot);
+    int ok = rep && order && table && slot;
+    size_t last_off = (size_t)-1;
+    uint32_t last = 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        size_t off = q->items[i].run_off;
+        if (off != last_off) {
+            const char *id = q->mem.data + off;
+            size_t j = (size_t)cl_hash(id) & (tcap - 1);
+            while (table[j] && strcmp(q->mem.data + rep[table[j] - 1], id) != 0)
+                j = (j + 1) & (tcap - 1);
+            if (table[j] == 0) {
+                if (nruns == cap) {
+                    size_t *r2 = realloc(rep, 2 * cap * sizeof *rep);
+                    if (r2 == NULL) {
+                        ok = 0;
+                        break;
+                    }
+                    rep = r2;
+                    cap *= 2;
+                }
+                rep[nruns++] = off;
+                table[j] = (uint32_t)nruns;
+                if (nruns * 2 > tcap) {   /* grow and rehash */
+                    uint32_t *t2 = calloc(tcap * 2, sizeof *t2);
+                    if (t2 == NULL) {
+                        ok = 0;
+                        break;
+                    }
+                    free(table);
+                    table = t2;
+                    tcap *= 2;
+                    for (size_t k = 0; k < nruns; k++) {
+                        size_t h = (size_t)cl_hash(q->mem.data + rep[k]) & (tcap - 1);
+                        while (table[h])
+                            h = (h + 1) & (tcap - 1);
+                        table[h] = (uint32_t)(k + 1);
+                    }
+                }
+                last = (uint32_t)(nruns - 1);
+            } else {
+                last = table[j] - 1;
+            }
+            last_off = off;
+        }
+        slot[i] = last;
+    }
+    if (ok)
+        ok = (bounds = calloc(nruns + 1, sizeof *bounds)) != NULL;
+    if (ok) {
+        for (size_t i = 0; i < n; i++)
+            bounds[slot[i] + 1]++;
+        for (size_t k = 0; k < nruns; k++)
+            bounds[k + 1] += bounds[k];
+        size_t *pos = rep;              /* reuse: rep is no longer needed */
+        memcpy(pos, bounds, nruns * sizeof *pos);
+        for (size_t i = 0; i < n; i++)
+            order[pos[slot[i]]++] = i;
+    }
+    free(rep);
+    free(table);
+    free(slot);
+    if (!ok) {
+        free(order);
+        free(bounds);
+        return cl_oom();
+    }
+    *order_out = order;
+    *bounds_out = bounds;
+    *nruns_out = nruns;
+    return CAIRN_OK;
+}
+
 /* Sends the queue's items grouped by run, in order within each run. */
 static int cl_process(cairn_client *c, const cl_queue *q, cl_batch *bp, cl_buf *bodyp)
 {
@@ -173,21 +271,17 @@ static int cl_process(cairn_client *c, const cl_queue *q, cl_batch *bp, cl_buf *
     cl_batch b = *bp;          /* buffers reused across rounds (no page faults) */
     cl_buf body = *bodyp;
     cl_batch_reset(&b);
-    size_t n = q->len;
-    unsigned char *done = calloc(n ? n : 1, 1);
-    if (done == NULL)
-        first = cl_oom();
-    for (size_t start = 0; done != NULL && start < n; start++) {
-        if (done[start])
-            continue;
-        size_t run_off = q->items[start].run_off;
-        b.run_id = q->mem.data + run_off;
-        for (size_t i = start; i < n; i++) {
-            if (done[i] || (q->items[i].run_off != run_off &&
-                            strcmp(q->mem.data + q->items[i].run_off, b.run_id) != 0))
-                continue;
-            done[i] = 1;
-            cl_view v = cl_resolve(q, &q->items[i]);
+    size_t *order = NULL, *bounds = NULL, nruns = 1, one[2] = {0, q->len};
+    if (!cl_single_run(q) && cl_group(q, &order, &bounds, &nruns) < 0) {
+        first = cl_keep(CAIRN_ENOMEM, first_msg, first_code, &first_http);
+        nruns = 0;
+    }
+    if (bounds == NULL)
+        bounds = one;
+    for (size_t k = 0; k < nruns && q->len > 0; k++) {
+        b.run_id = q->mem.data + q->items[order ? order[bounds[k]] : 0].run_off;
+        for (size_t p = bounds[k]; p < bounds[k + 1]; p++) {
+            cl_view v = cl_resolve(q, &q->items[order ? order[p] : p]);
             int r = CAIRN_OK;
             if (cl_batch_full(&b, &v))
                 r = cl_batch_send(c, &b, &body);
@@ -200,7 +294,9 @@ static int cl_process(cairn_client *c, const cl_queue *q, cl_batch *bp, cl_buf *
         if (r < 0 && first == CAIRN_OK)
             first = cl_keep(r, first_msg, first_code, &first_http);
     }
-    free(done);
+    free(order);
+    if (bounds != one)
+        free(bounds);
     *bp = b;
     *bodyp = body;
     if (first < 0 && first_code[0])

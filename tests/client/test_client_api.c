@@ -253,6 +253,40 @@ static void test_concurrent_threads(void **state)
     cairn_free(runs[1]);
 }
 
+/* Items of many runs interleaved in one queue are grouped per run, in order. */
+static void test_many_runs_interleaved(void **state)
+{
+    fx *f = *state;
+    enum { NRUNS = 300, STEPS = 4 };
+    char *runs[NRUNS];
+    for (int r = 0; r < NRUNS; r++)
+        assert_int_equal(cairn_run_create(f->c, f->exp, NULL, 0, &runs[r]), CAIRN_OK);
+    for (int step = 0; step < STEPS; step++)
+        for (int r = 0; r < NRUNS; r++) {
+            assert_int_equal(cairn_log_metric(f->c, runs[r], "m", r * 10 + step, 1700000000000 + step, step), CAIRN_OK);
+            assert_int_equal(cairn_set_tag(f->c, runs[r], "last", step == STEPS - 1 ? "yes" : "no"), CAIRN_OK);
+        }
+    assert_int_equal(cairn_client_flush(f->c), CAIRN_OK);
+    for (int r = 0; r < NRUNS; r += 37) {
+        char *text = NULL;
+        assert_int_equal(cairn_metric_history(f->c, runs[r], "m", &text), CAIRN_OK);
+        json_t *j = parse(text);
+        json_t *m = json_object_get(j, "metrics");
+        assert_int_equal(json_array_size(m), STEPS);
+        for (int step = 0; step < STEPS; step++)
+            assert_int_equal((int)json_number_value(json_object_get(json_array_get(m, step), "value")), r * 10 + step);
+        json_decref(j);
+        j = get_run(f->c, runs[r]);
+        char *data = json_dumps(json_object_get(json_object_get(j, "run"), "data"), 0);
+        assert_non_null(data);
+        assert_non_null(strstr(data, "\"yes\""));
+        free(data);
+        json_decref(j);
+    }
+    for (int r = 0; r < NRUNS; r++)
+        cairn_free(runs[r]);
+}
+
 static void test_search(void **state)
 {
     fx *f = *state;
@@ -431,6 +465,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_logging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_runs_interleaved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_artifacts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_restore_run, setup, teardown),
