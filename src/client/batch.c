@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -392,6 +393,9 @@ void cl_queue_stop(cairn_client *c)
 
 int cl_queue_flush(cairn_client *c)
 {
+    if (c->owner != getpid())
+        return cl_fail(CAIRN_EINVAL, "this client was opened by process %d; open a new one after fork()",
+                       (int)c->owner);
     pthread_mutex_lock(&c->mu);
     uint64_t target = c->enqueued;
     c->flush_waiters++;

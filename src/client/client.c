@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -18,7 +19,8 @@ static void cl_atexit(void)
 {
     pthread_mutex_lock(&cl_live_mu);
     for (cairn_client *c = cl_live; c != NULL; c = c->next_live)
-        cl_queue_flush(c);
+        if (c->owner == getpid())    /* a forked child has no batching thread */
+            cl_queue_flush(c);
     pthread_mutex_unlock(&cl_live_mu);
 }
 
@@ -110,6 +112,7 @@ int cairn_client_open(cairn_client **out, const cairn_options *opts)
     c->spool_dir = spool ? cl_strdup(spool) : cl_default_spool();
     c->insecure_tls = cl_truthy(cl_env("MLFLOW_TRACKING_INSECURE_TLS"));
     c->no_spool = opts->no_spool;
+    c->owner = getpid();
     c->max_retries = opts->max_retries > 0 ? opts->max_retries : 4;
     c->flush_ms = opts->flush_interval_ms > 0 ? opts->flush_interval_ms : 200;
     c->forced_offline = opts->offline || cl_truthy(cl_env("CAIRN_OFFLINE"));
@@ -147,6 +150,11 @@ int cairn_client_close(cairn_client *c)
         }
     }
     pthread_mutex_unlock(&cl_live_mu);
+    if (c->owner != getpid()) {   /* forked child: the thread is the parent's */
+        c->thread_started = 0;
+        cl_client_free(c);
+        return CAIRN_OK;
+    }
     int r = cl_queue_flush(c);
     cl_queue_stop(c);
     cl_client_free(c);

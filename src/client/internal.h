@@ -6,6 +6,7 @@
 #define CAIRN_CLIENT_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -85,6 +86,7 @@ struct cairn_client {
     int flush_ms;
     atomic_int offline;
     int forced_offline;        /* CAIRN_OFFLINE / options: never try the network */
+    pid_t owner;               /* the process that opened it (its thread is not forked) */
 
     pthread_mutex_t http_mu;   /* guards http (synchronous calls) */
     CURL *http;
