@@ -79,7 +79,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
 	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/cairn $(DESTDIR)$(PREFIX)/bin/cairn
-	install -m 644 include/cairn.h $(DESTDIR)$(PREFIX)/include/cairn.h
+	install -m 644 include/cairn.h include/cairn.f90 $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libcairn.a $(DESTDIR)$(PREFIX)/lib/libcairn.a
 	install -m 755 $(BUILD)/libcairn.so $(DESTDIR)$(PREFIX)/lib/libcairn.so.$(SOVER)
 	ln -sf libcairn.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libcairn.so

@@ -9,7 +9,8 @@ mode=${1:-run}
 pkgs=(gcc make pkg-config libc6-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
       libcurl4-openssl-dev libyaml-dev)
 if [ "$mode" = test ]; then
-    pkgs+=(libcmocka-dev python3 python3-requests python3-pytest python3-pip python3-setuptools sqlite3 curl)
+    pkgs+=(libcmocka-dev python3 python3-requests python3-pytest python3-pip python3-setuptools sqlite3 curl
+           g++ gfortran)
 fi
 
 missing=()
