@@ -20,109 +20,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <yaml.h>
-
 #include "cmd.h"
-
-/* Reads a flat YAML mapping of scalars into a JSON object of strings. */
-static json_t *read_meta(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    yaml_parser_t p;
-    yaml_event_t ev;
-    yaml_parser_initialize(&p);
-    yaml_parser_set_input_file(&p, f);
-    json_t *out = json_object();
-    char *key = NULL;
-    int depth = 0, done = 0, ok = 1;
-    while (!done) {
-        if (!yaml_parser_parse(&p, &ev)) {
-            ok = 0;
-            break;
-        }
-        switch (ev.type) {
-        case YAML_MAPPING_START_EVENT:
-        case YAML_SEQUENCE_START_EVENT:
-            depth++;
-            if (depth > 1) {   /* a nested value: drop its key */
-                free(key);
-                key = NULL;
-            }
-            break;
-        case YAML_MAPPING_END_EVENT:
-        case YAML_SEQUENCE_END_EVENT:
-            depth--;
-            break;
-        case YAML_SCALAR_EVENT:
-            if (depth == 1) {
-                const char *v = (const char *)ev.data.scalar.value;
-                if (key == NULL) {
-                    key = strdup(v);
-                } else {
-                    json_object_set_new(out, key, json_string(v));
-                    free(key);
-                    key = NULL;
-                }
-            }
-            break;
-        case YAML_STREAM_END_EVENT:
-            done = 1;
-            break;
-        default:
-            break;
-        }
-        yaml_event_delete(&ev);
-    }
-    free(key);
-    yaml_parser_delete(&p);
-    fclose(f);
-    if (!ok) {
-        json_decref(out);
-        return NULL;
-    }
-    return out;
-}
-
-/* dir/name into out (PATH_MAX); 0, or -1 when it does not fit. */
-static int join(char *out, const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    if (a + b + 2 > PATH_MAX)
-        return -1;
-    memcpy(out, dir, a);
-    out[a] = '/';
-    memcpy(out + a + 1, name, b + 1);
-    return 0;
-}
-
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 256, len = 0;
-    char *s = malloc(cap);
-    size_t n;
-    while (s && (n = fread(s + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len - 1 == 0) {
-            char *t = realloc(s, cap * 2);
-            if (t == NULL) {
-                free(s);
-                s = NULL;
-                break;
-            }
-            s = t;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (s)
-        s[len] = '\0';
-    return s;
-}
+#include "mlruns.h"
 
 typedef struct {
     cairn_client *c;
@@ -142,11 +41,11 @@ static int walk(const char *dir, const char *prefix, int (*fn)(void *, const cha
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         char path[PATH_MAX], key[PATH_MAX];
-        if (join(path, dir, e->d_name) < 0)
+        if (mlruns_join(path, dir, e->d_name) < 0)
             continue;
         if (*prefix == '\0')
             snprintf(key, sizeof key, "%s", e->d_name);
-        else if (join(key, prefix, e->d_name) < 0)
+        else if (mlruns_join(key, prefix, e->d_name) < 0)
             continue;
         struct stat st;
         if (stat(path, &st) < 0)
@@ -195,7 +94,7 @@ static int batch_room(batch *b, json_t *list, size_t limit)
 
 static int add_kv(batch *b, json_t *list, const char *key, const char *path)
 {
-    char *v = read_text(path);
+    char *v = mlruns_read_text(path);
     if (v == NULL)
         return 0;
     int r = batch_room(b, list, 100);
@@ -226,12 +125,10 @@ static int add_metric(void *ud, const char *key, const char *path)
     char line[512];
     int r = 0;
     while (r == 0 && fgets(line, sizeof line, f)) {
-        long long ts, step = 0;
-        char val[128];
-        int n = sscanf(line, "%lld %127s %lld", &ts, val, &step);
-        if (n < 2)
+        long long ts, step;
+        double v;
+        if (mlruns_metric_line(line, &ts, &v, &step) < 0)
             continue;
-        double v = strtod(val, NULL);
         json_t *jv = isnan(v) ? json_string("NaN") : isinf(v) ? json_string(v > 0 ? "Infinity" : "-Infinity")
                                                                : json_real(v);
         r = batch_room(b, b->metrics, 1000);
@@ -284,9 +181,9 @@ static long long num(json_t *meta, const char *key)
 static int import_run(imp *im, const char *exp_id, const char *run_dir, const char *dir_name)
 {
     char path[PATH_MAX];
-    if (join(path, run_dir, "meta.yaml") < 0)
+    if (mlruns_join(path, run_dir, "meta.yaml") < 0)
         return 0;
-    json_t *meta = read_meta(path);
+    json_t *meta = mlruns_meta_read(path);
     if (meta == NULL)
         return 0;   /* not a run folder (tags/, datasets/, ...) */
     const char *src = json_string_value(json_object_get(meta, "run_id"));
@@ -342,12 +239,12 @@ static int import_run(imp *im, const char *exp_id, const char *run_dir, const ch
     }
     batch b = {im, run_id, json_array(), json_array(), json_array(), 0};
     char sub[PATH_MAX];
-    join(sub, run_dir, "params");
+    mlruns_join(sub, run_dir, "params");
     rc = walk(sub, "", add_param, &b);
-    join(sub, run_dir, "tags");
+    mlruns_join(sub, run_dir, "tags");
     if (rc == 0)
         rc = walk(sub, "", add_tag, &b);
-    join(sub, run_dir, "metrics");
+    mlruns_join(sub, run_dir, "metrics");
     if (rc == 0)
         rc = walk(sub, "", add_metric, &b);
     if (rc == 0)
@@ -356,7 +253,7 @@ static int import_run(imp *im, const char *exp_id, const char *run_dir, const ch
     json_decref(b.params);
     json_decref(b.tags);
     art_ctx ac = {im, run_id};
-    join(sub, run_dir, "artifacts");
+    mlruns_join(sub, run_dir, "artifacts");
     if (rc == 0)
         rc = walk(sub, "", add_artifact, &ac);
     if (rc == 0) {
@@ -392,7 +289,7 @@ static int set_exp_tag(void *ud, const char *key, const char *path)
 {
     void **pair = ud;
     imp *im = pair[0];
-    char *v = read_text(path);
+    char *v = mlruns_read_text(path);
     if (v == NULL)
         return 0;
     json_t *r = post(im, "experiments/set-experiment-tag",
@@ -405,9 +302,9 @@ static int set_exp_tag(void *ud, const char *key, const char *path)
 static int import_experiment(imp *im, const char *exp_dir)
 {
     char path[PATH_MAX];
-    if (join(path, exp_dir, "meta.yaml") < 0)
+    if (mlruns_join(path, exp_dir, "meta.yaml") < 0)
         return 0;
-    json_t *meta = read_meta(path);
+    json_t *meta = mlruns_meta_read(path);
     const char *name = json_string_value(json_object_get(meta, "name"));
     if (meta == NULL || name == NULL) {
         json_decref(meta);
@@ -422,7 +319,7 @@ static int import_experiment(imp *im, const char *exp_dir)
         printf("experiment '%s' -> %s\n", name, exp_id);
     im->experiments++;
     void *pair[2] = {im, exp_id};
-    join(path, exp_dir, "tags");
+    mlruns_join(path, exp_dir, "tags");
     int rc = walk(path, "", set_exp_tag, pair);
     DIR *d = rc == 0 ? opendir(exp_dir) : NULL;
     struct dirent *e;
@@ -430,7 +327,7 @@ static int import_experiment(imp *im, const char *exp_dir)
         if (e->d_name[0] == '.' || strcmp(e->d_name, "tags") == 0 || strcmp(e->d_name, "datasets") == 0)
             continue;
         char run_dir[PATH_MAX];
-        if (join(run_dir, exp_dir, e->d_name) < 0)
+        if (mlruns_join(run_dir, exp_dir, e->d_name) < 0)
             continue;
         struct stat st;
         if (stat(run_dir, &st) == 0 && S_ISDIR(st.st_mode))
@@ -479,7 +376,7 @@ static int import_run_cmd(const char *noun, int argc, char **argv)
         if (e->d_name[0] == '.')
             continue;   /* ., .., .trash (experiments deleted for good) */
         char exp_dir[PATH_MAX];
-        if (join(exp_dir, root, e->d_name) < 0)
+        if (mlruns_join(exp_dir, root, e->d_name) < 0)
             continue;
         r = import_experiment(&im, exp_dir);
     }
