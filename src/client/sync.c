@@ -80,6 +80,8 @@ static int cl_remember(cl_sync *s, const char *local, const char *server)
 
 static int cl_unmapped(const char *id)
 {
+    if (id == NULL)
+        return cl_fail(CAIRN_EPROTO, "spool record without the id it needs");
     return cl_fail(CAIRN_EINVAL, "%s was not created on the server (its creation is still in the spool)", id);
 }
 
