@@ -188,3 +188,15 @@ def test_artifacts_commands(env, experiment, tmp_path):
 def test_version(env):
     p = cli(["--version"], env, check=0)
     assert p.stdout.startswith("cairn ")
+
+
+def test_experiment_from_environment(env):
+    exp = cli(["experiments", "create", "env-exp"], env, check=0).stdout.strip()
+    e = dict(env, MLFLOW_EXPERIMENT_ID=exp)
+    run = cli(["runs", "create", "--name", "from-env"], e, check=0).stdout.strip()
+    assert cli_json(["runs", "get", run], e)["run"]["info"]["experiment_id"] == exp
+    assert [r["info"]["run_id"] for r in cli_json(["runs", "list"], e)["runs"]] == [run]
+    e = dict(env, MLFLOW_EXPERIMENT_NAME="env-exp-by-name")
+    run = cli(["runs", "create"], e, check=0).stdout.strip()
+    by_name = cli_json(["experiments", "get", "--name", "env-exp-by-name"], env)["experiment"]["experiment_id"]
+    assert cli_json(["runs", "get", run], e)["run"]["info"]["experiment_id"] == by_name
