@@ -143,3 +143,27 @@ def test_sync_missing_spool_dir(server, tmp_path):
     env = offline_env(server, tmp_path)
     p = cli(["sync", str(tmp_path / "none")], env)
     assert p.returncode == 1 and "no spool directory" in p.stderr
+
+
+def test_server_lost_mid_run(fresh_server, tmp_path):
+    """A run created online whose server goes away: its logs are retried,
+    then spooled under the server's run id, and delivered by sync."""
+    srv = fresh_server
+    env = offline_env(srv, tmp_path)
+    spool = env["CAIRN_SPOOL_DIR"]
+    exp = cli(["experiments", "create", "mid-run"], env, check=0).stdout.strip()
+    run = cli(["runs", "create", "-x", exp], env, check=0).stdout.strip()
+    env = dict(env, MLFLOW_RUN_ID=run)
+    cli(["log", "metric", "loss", "1.0", "--step", "0"], env, check=0)
+    srv.stop()
+    p = cli(["log", "metric", "loss", "0.5", "--step", "1"], env, check=0)
+    assert p.stderr == f"cairn: cannot reach {srv.url}; the value spooled to {spool} (replay with 'cairn sync')\n"
+    cli(["runs", "end"], env, check=0)
+    assert [r["op"] for r in journal_lines(spool)] == ["log_batch", "run_update"]
+    assert journal_lines(spool)[0]["req"]["run_id"] == run
+    srv.start()
+    out = cli_json(["sync", spool], env)
+    assert out["sent"] == 2 and out["runs_created"] == 0
+    loss = srv.api("GET", f"metrics/get-history?run_id={run}&metric_key=loss")["metrics"]
+    assert sorted((m["step"], m["value"]) for m in loss) == [(0, 1.0), (1, 0.5)]
+    assert srv.api("GET", f"runs/get?run_id={run}")["run"]["info"]["status"] == "FINISHED"
