@@ -7,10 +7,11 @@ set -euo pipefail
 
 mode=${1:-run}
 pkgs=(gcc make pkg-config libc6-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
-      libpq-dev)
+      libpq-dev libcurl4-openssl-dev libyaml-dev)
 if [ "$mode" = test ]; then
     # postgresql: the server (and psql) the API tests start with scripts/pg.sh.
-    pkgs+=(libcmocka-dev python3 python3-requests python3-pytest sqlite3 curl postgresql)
+    pkgs+=(libcmocka-dev python3 python3-requests python3-pytest python3-pip python3-setuptools sqlite3 curl
+           postgresql g++ gfortran)
 fi
 
 missing=()

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # test.sh - install what is missing, build (normal and ASan+UBSan), and run
-# every suite against both builds: C unit tests (cmocka) and black-box API
-# tests (pytest driving build/cairn), the API tests on SQLite and once more
-# on a throw-away PostgreSQL (scripts/pg.sh). Ends with one line
-# "N passed, M failed".
+# every suite against both builds: C unit tests (cmocka, including the
+# libcairn client tests in tests/client/test_*.c), black-box API tests
+# (pytest driving build/cairn) on SQLite and once more on a throw-away
+# PostgreSQL (scripts/pg.sh), and the client suites (tests/client: the CLI,
+# the Python binding over build/libcairn.so, the offline spool, mlruns import,
+# large artifacts). Ends with one line "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
@@ -50,9 +52,17 @@ run_units() {
 
 # pytest writes JUnit XML; count its testcases.
 run_api() {
-    local bin=$1 name=$2; shift 2
-    local xml="$results/api-$name.xml"
-    CAIRN_BIN="$bin" "$@" $PY -m pytest -q -p no:cacheprovider tests/api --junitxml="$xml" 2>&1 | tail -25
+    run_pytest tests/api api "$@"
+}
+
+run_client() {
+    run_pytest tests/client client "$@"
+}
+
+run_pytest() {
+    local dir=$1 suite=$2 bin=$3 name=$4; shift 4
+    local xml="$results/$suite-$name.xml"
+    CAIRN_BIN="$bin" "$@" $PY -m pytest -q -p no:cacheprovider "$dir" --junitxml="$xml" 2>&1 | tail -25
     if [ ! -s "$xml" ]; then failed=$((failed + 1)); return; fi
     read -r p f < <($PY - "$xml" <<'PYEOF'
 import sys, xml.etree.ElementTree as ET
@@ -66,7 +76,7 @@ PYEOF
 )
     passed=$((passed + p))
     failed=$((failed + f))
-    echo "api $name: $p passed, $f failed"
+    echo "$suite $name: $p passed, $f failed"
 }
 
 # A throw-away PostgreSQL for the API suite's PostgreSQL runs; only those
@@ -95,6 +105,7 @@ if build; then
     run_units build
     [ -d tests/api ] && run_api "$PWD/build/cairn" release env
     [ -d tests/api ] && run_api_pg "$PWD/build/cairn" release-postgres
+    [ -d tests/client ] && run_client "$PWD/build/cairn" release env
 fi
 if build SAN=1; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
@@ -102,6 +113,9 @@ if build SAN=1; then
     # The multi-GB streaming test runs once, on the release build.
     [ -d tests/api ] && run_api "$PWD/build/asan/cairn" asan env CAIRN_SKIP_BIG=1
     [ -d tests/api ] && run_api_pg "$PWD/build/asan/cairn" asan-postgres
+    # The CLI and server under ASan; the Python binding still loads the
+    # release build/libcairn.so (an ASan library would need LD_PRELOAD).
+    [ -d tests/client ] && run_client "$PWD/build/asan/cairn" asan env CAIRN_SKIP_BIG=1
 fi
 
 echo "$passed passed, $failed failed"

@@ -14,5 +14,18 @@
 
 int cli_server(int argc, char **argv);
 void cli_server_help(void);
+/* Client commands over libcairn (cmd.h). */
+int cli_experiments(int argc, char **argv);
+void cli_experiments_help(void);
+int cli_runs(int argc, char **argv);
+void cli_runs_help(void);
+int cli_log(int argc, char **argv);
+void cli_log_help(void);
+int cli_artifacts(int argc, char **argv);
+void cli_artifacts_help(void);
+int cli_sync(int argc, char **argv);
+void cli_sync_help(void);
+int cli_import(int argc, char **argv);
+void cli_import_help(void);
 
 #endif

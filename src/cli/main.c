@@ -1,6 +1,6 @@
 /* main.c - `cairn` dispatch: find the subcommand and hand it argv.
- * Kept out of the library objects (the Makefile links every other file
- * into the unit tests), so it holds nothing but the table. */
+ * Kept out of the server objects (the Makefile links those into the unit
+ * tests), so it holds nothing but the table. */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +15,12 @@ typedef struct {
 
 static const cli_command cli_commands[] = {
     {"server", cli_server, cli_server_help, "Run the MLflow-compatible tracking server"},
+    {"experiments", cli_experiments, cli_experiments_help, "List, create, get, rename, delete, restore experiments"},
+    {"runs", cli_runs, cli_runs_help, "List, search, get, create, end, delete, restore runs"},
+    {"log", cli_log, cli_log_help, "Log a param, metric or tag into a run (MLFLOW_RUN_ID)"},
+    {"artifacts", cli_artifacts, cli_artifacts_help, "List, upload and download a run's artifacts"},
+    {"sync", cli_sync, cli_sync_help, "Replay the offline spool to the server"},
+    {"import", cli_import, cli_import_help, "Import an MLflow file store (mlruns) into the server"},
 };
 
 static void cli_usage(FILE *out)
@@ -24,7 +30,7 @@ static void cli_usage(FILE *out)
                  "       cairn --version\n\n"
                  "Commands:\n");
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+        fprintf(out, "  %-12s %s\n", cli_commands[i].name, cli_commands[i].summary);
     fprintf(out, "\nRun 'cairn <command> --help' for a command's options.\n");
 }
 

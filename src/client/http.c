@@ -1,0 +1,279 @@
+/* http.c - libcairn's HTTP layer over libcurl: JSON requests to the MLflow
+ * REST API with the client's credentials, MLflow error bodies turned into
+ * the thread's last error, and streamed artifact transfers. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define CL_CONNECT_TIMEOUT_S 10L
+
+CURL *cl_curl_new(void)
+{
+    return curl_easy_init();
+}
+
+char *cl_escape(const char *s, int escape_slash)
+{
+    cl_buf b = {0};
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char ch = *p;
+        int plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                    ch == '-' || ch == '_' || ch == '.' || ch == '~' || (ch == '/' && !escape_slash);
+        char enc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+        if ((plain ? cl_buf_add(&b, p, 1) : cl_buf_add(&b, enc, 3)) < 0) {
+            cl_buf_free(&b);
+            return NULL;
+        }
+    }
+    return cl_buf_take(&b);
+}
+
+static size_t cl_write_buf(char *p, size_t sz, size_t n, void *ud)
+{
+    return cl_buf_add(ud, p, sz * n) < 0 ? 0 : sz * n;
+}
+
+/* Common options: URL, auth, timeouts. Returns the header list to free. */
+static struct curl_slist *cl_setup(cairn_client *c, CURL *h, const char *method, const char *path,
+                                   char *url_out, size_t url_cap, char *errbuf)
+{
+    curl_easy_reset(h);
+    snprintf(url_out, url_cap, "%s%s", c->uri, path);
+    curl_easy_setopt(h, CURLOPT_URL, url_out);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CL_CONNECT_TIMEOUT_S);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "libcairn/" CAIRN_VERSION_STRING);
+    if (c->insecure_tls) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    struct curl_slist *hdrs = NULL;
+    if (c->token != NULL) {
+        char auth[4096];
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
+        hdrs = curl_slist_append(hdrs, auth);
+    } else if (c->username != NULL) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, c->username);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
+    }
+    if (strcmp(method, "POST") == 0)
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    return hdrs;
+}
+
+/* Turns a finished transfer into CAIRN_OK or the thread's error. */
+static int cl_outcome(cairn_client *c, CURL *h, CURLcode rc, const char *errbuf, const char *url,
+                      const cl_buf *resp)
+{
+    if (rc != CURLE_OK) {
+        if (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_WRITE_ERROR || rc == CURLE_READ_ERROR)
+            return cl_fail(CAIRN_EIO, "transfer with %s aborted: %s", url,
+                           *errbuf ? errbuf : curl_easy_strerror(rc));
+        return cl_fail(CAIRN_EUNREACHABLE, "cannot reach %s: %s", c->uri,
+                       *errbuf ? errbuf : curl_easy_strerror(rc));
+    }
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300)
+        return CAIRN_OK;
+    const char *code = NULL, *msg = NULL;
+    json_t *j = resp && resp->data ? json_loadb(resp->data, resp->len, 0, NULL) : NULL;
+    if (j != NULL) {
+        code = json_string_value(json_object_get(j, "error_code"));
+        msg = json_string_value(json_object_get(j, "message"));
+    }
+    char fallback[256];
+    if (msg == NULL) {
+        snprintf(fallback, sizeof fallback, "HTTP %ld from %s", status, url);
+        msg = fallback;
+    }
+    if (code == NULL)
+        code = status == 404 ? "RESOURCE_DOES_NOT_EXIST" : status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST";
+    int r = cl_fail_server((int)status, code, msg);
+    json_decref(j);
+    return r;
+}
+
+int cl_http(cairn_client *c, CURL *h, const char *method, const char *path, const char *body,
+            size_t body_len, char **out)
+{
+    char url[8192], errbuf[CURL_ERROR_SIZE] = "";
+    cl_buf resp = {0};
+    struct curl_slist *hdrs = cl_setup(c, h, method, path, url, sizeof url, errbuf);
+    if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "{}");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 2));
+    } else if (strcmp(method, "GET") != 0) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    }
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cl_write_buf);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+    CURLcode rc = curl_easy_perform(h);
+    int r = cl_outcome(c, h, rc, errbuf, url, &resp);
+    curl_slist_free_all(hdrs);
+    if (r == CAIRN_OK && out != NULL) {
+        *out = cl_buf_take(&resp);
+        if (*out == NULL)
+            r = cl_oom();
+    }
+    cl_buf_free(&resp);
+    return r;
+}
+
+int cl_api_post(cairn_client *c, const char *api_path, const char *body, char **out)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "/api/2.0/mlflow/%s", api_path);
+    pthread_mutex_lock(&c->http_mu);
+    int r = cl_http(c, c->http, "POST", path, body, body ? strlen(body) : 0, out);
+    pthread_mutex_unlock(&c->http_mu);
+    return r;
+}
+
+int cl_api_get(cairn_client *c, const char *api_path_query, char **out)
+{
+    cl_buf path = {0};
+    if (cl_buf_printf(&path, "/api/2.0/mlflow/%s", api_path_query) < 0)
+        return CAIRN_ENOMEM;
+    pthread_mutex_lock(&c->http_mu);
+    int r = cl_http(c, c->http, "GET", path.data, NULL, 0, out);
+    pthread_mutex_unlock(&c->http_mu);
+    cl_buf_free(&path);
+    return r;
+}
+
+static int cl_parse(char *text, json_t **out)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    free(text);
+    if (j == NULL)
+        return cl_fail(CAIRN_EPROTO, "unreadable JSON from the server: %s", jerr.text);
+    *out = j;
+    return CAIRN_OK;
+}
+
+int cl_api_post_json(cairn_client *c, const char *api_path, json_t *body, json_t **out)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    if (text == NULL)
+        return cl_oom();
+    char *resp = NULL;
+    int r = cl_api_post(c, api_path, text, out ? &resp : NULL);
+    free(text);
+    if (r < 0 || out == NULL)
+        return r;
+    return cl_parse(resp, out);
+}
+
+int cl_api_get_json(cairn_client *c, const char *api_path_query, json_t **out)
+{
+    char *resp = NULL;
+    int r = cl_api_get(c, api_path_query, &resp);
+    if (r < 0)
+        return r;
+    return cl_parse(resp, out);
+}
+
+typedef struct {
+    cairn_progress_fn fn;
+    void *ud;
+    int upload;
+} cl_progress;
+
+static int cl_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    cl_progress *p = ud;
+    if (p->upload)
+        p->fn(p->ud, (uint64_t)ulnow, (uint64_t)ultotal);
+    else
+        p->fn(p->ud, (uint64_t)dlnow, (uint64_t)dltotal);
+    return 0;
+}
+
+/* Download sink: the body goes to the file on 2xx, to a buffer otherwise
+ * (an MLflow error body to report). */
+typedef struct {
+    CURL *h;
+    FILE *f;
+    cl_buf *err;
+} cl_sink;
+
+static size_t cl_write_sink(char *p, size_t sz, size_t n, void *ud)
+{
+    cl_sink *s = ud;
+    long status = 0;
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 300)
+        return cl_write_buf(p, sz, n, s->err);
+    return fwrite(p, sz, n, s->f) == n ? sz * n : 0;
+}
+
+static int cl_transfer(cairn_client *c, const char *path, const char *local, int upload,
+                       cairn_progress_fn fn, void *ud)
+{
+    FILE *f = fopen(local, upload ? "rb" : "wb");
+    if (f == NULL)
+        return cl_fail(CAIRN_EIO, "cannot open %s: %s", local, strerror(errno));
+    struct stat st;
+    if (upload && (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode))) {
+        fclose(f);
+        return cl_fail(CAIRN_EIO, "%s is not a regular file", local);
+    }
+    char url[8192], errbuf[CURL_ERROR_SIZE] = "";
+    cl_buf resp = {0};
+    cl_progress prog = {fn, ud, upload};
+    pthread_mutex_lock(&c->http_mu);
+    CURL *h = c->http;
+    cl_sink sink = {h, f, &resp};
+    struct curl_slist *hdrs = cl_setup(c, h, upload ? "PUT" : "GET", path, url, sizeof url, errbuf);
+    if (upload) {
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READDATA, f);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cl_write_buf);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+    } else {
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cl_write_sink);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    }
+    if (fn != NULL) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cl_xferinfo);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, &prog);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    int r = cl_outcome(c, h, rc, errbuf, url, &resp);
+    curl_slist_free_all(hdrs);
+    pthread_mutex_unlock(&c->http_mu);
+    cl_buf_free(&resp);
+    if (fclose(f) != 0 && r == CAIRN_OK)
+        r = cl_fail(CAIRN_EIO, "cannot write %s: %s", local, strerror(errno));
+    if (!upload && r < 0)
+        unlink(local);
+    return r;
+}
+
+int cl_http_upload(cairn_client *c, const char *path, const char *local, cairn_progress_fn fn,
+                   void *ud)
+{
+    return cl_transfer(c, path, local, 1, fn, ud);
+}
+
+int cl_http_download(cairn_client *c, const char *path, const char *local, cairn_progress_fn fn,
+                     void *ud)
+{
+    return cl_transfer(c, path, local, 0, fn, ud);
+}
