@@ -123,8 +123,10 @@ run:
 test:
 	bash scripts/test.sh
 
+# Every figure of docs/BENCHMARKS.md: the server's, then libcairn's.
 bench:
 	bash bench/run.sh
+	bash bench/client.sh
 
 bench-client:
 	bash bench/client.sh

@@ -315,17 +315,11 @@ int store_metric_history(store *st, const char *run_id, const char *key, int64_t
     db_conn *c = db_read_begin(st, e);
     if (c == NULL)
         return -1;
-    /* SQLite: `+key` keeps the planner on index_metrics_run_uuid (the
-     * primary key, which starts with key, would read every run's rows of
-     * that key). PostgreSQL has no unary + on text and plans by statistics. */
+    /* cairn_metrics_history (store_indexes.c) holds exactly this order. */
     db_stmt *s = db_prep(c,
-                         db_conn_kind(c) == DB_POSTGRES
-                             ? "SELECT key, value, timestamp, step, is_nan FROM metrics "
-                               "WHERE run_uuid = ? AND key = ? "
-                               "ORDER BY step, timestamp, value LIMIT ? OFFSET ?"
-                             : "SELECT key, value, timestamp, step, is_nan FROM metrics "
-                               "WHERE run_uuid = ? AND +key = ? "
-                               "ORDER BY step, timestamp, value LIMIT ? OFFSET ?",
+                         "SELECT key, value, timestamp, step, is_nan FROM metrics "
+                         "WHERE run_uuid = ? AND key = ? "
+                         "ORDER BY step, timestamp, value, is_nan LIMIT ? OFFSET ?",
                          e);
     int rc = s ? db_bindf(s, e, "ttii", run_id, key, limit, offset) : -1;
     json_t *arr = json_array();
