@@ -26,6 +26,7 @@ echo "cairn $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) core
 echo
 echo "== limits: the same work without the server"
 build/bench/sqlite_bare "$tmp" 5
+sync  # the bare loop's writeback must not slow the fsyncs measured next
 
 port=$((20000 + RANDOM % 20000))
 build/cairn server --port "$port" --backend-store-uri "sqlite:///$tmp/mlflow.db" \

@@ -47,6 +47,30 @@ typedef struct api_result {
     api_stream *stream; /* or a stream of JSON text */
 } api_result;
 
+/* A write to a run, parsed and checked, ready for the store: what
+ * log-metric, log-parameter, log-batch and set-tag become. Strings point
+ * into the request's args, which must outlive it; a single metric or
+ * key/value lives in `one`, so the struct must not be moved once filled. */
+typedef struct api_batch {
+    const char *run_id;
+    store_metric *metrics;
+    store_kv *params, *tags;
+    size_t nmetrics, nparams, ntags;
+    bool owned; /* the three arrays are heap (log-batch) */
+    union {
+        store_metric m;
+        store_kv kv;
+    } one;
+} api_batch;
+
+/* Parse and check a request into b (zeroed). On error b may hold memory:
+ * api_batch_free it either way. */
+typedef int (*api_batch_prep)(const api_request *req, api_batch *b, cerr *e);
+void api_batch_free(api_batch *b);
+/* prep, then the blocking store write: the ordinary handler. */
+int api_batch_run(const api_ctx *ctx, api_batch_prep prep, const api_request *req, json_t **out,
+                  cerr *e);
+
 /* A handler that may answer with text or a stream (see api_result). */
 typedef int (*api_handler_ex)(const api_ctx *ctx, const api_request *req, api_result *res,
                               cerr *e);
@@ -56,6 +80,8 @@ typedef struct api_route {
     const char *path;   /* below /api/2.0/mlflow/, e.g. "runs/create" */
     api_handler fn;     /* one of fn and fn_ex is set */
     api_handler_ex fn_ex;
+    api_batch_prep prep; /* set when fn is api_batch_run over it: the write
+                          * may then be queued without blocking (http/) */
 } api_route;
 
 /* Looks up a route. When none matches, *path_known tells whether the path
@@ -91,6 +117,10 @@ int api_runs_search(const api_ctx *, const api_request *, json_t **, cerr *);
 int api_runs_log_metric(const api_ctx *, const api_request *, json_t **, cerr *);
 int api_runs_log_parameter(const api_ctx *, const api_request *, json_t **, cerr *);
 int api_runs_log_batch(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_runs_log_metric_prep(const api_request *, api_batch *, cerr *);
+int api_runs_log_parameter_prep(const api_request *, api_batch *, cerr *);
+int api_runs_log_batch_prep(const api_request *, api_batch *, cerr *);
+int api_runs_set_tag_prep(const api_request *, api_batch *, cerr *);
 int api_runs_set_tag(const api_ctx *, const api_request *, json_t **, cerr *);
 int api_runs_delete_tag(const api_ctx *, const api_request *, json_t **, cerr *);
 int api_runs_log_inputs(const api_ctx *, const api_request *, json_t **, cerr *);

@@ -1,6 +1,8 @@
 /* logging.c - the endpoints that write run data: log-metric,
  * log-parameter, log-batch and log-inputs. All of them funnel into one
- * atomic store call per request. */
+ * atomic store call per request. The first three (and set-tag) are parsed
+ * into an api_batch first, so http/ can also hand the write to the store
+ * without waiting for it (see api.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,31 +32,28 @@ static int logging_metric(const json_t *obj, store_metric *m, cerr *e)
     return validate_metric(m->key, m->value, true, m->timestamp, e);
 }
 
-int api_runs_log_metric(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
+int api_runs_log_metric_prep(const api_request *req, api_batch *b, cerr *e)
 {
-    const char *run_id;
-    store_metric m;
-    if (api_run_id(req->args, &run_id, e) < 0 || logging_metric(req->args, &m, e) < 0 ||
-        store_run_log_batch(ctx->st, run_id, &m, 1, NULL, 0, NULL, 0, e) < 0)
+    if (api_run_id(req->args, &b->run_id, e) < 0 || logging_metric(req->args, &b->one.m, e) < 0)
         return -1;
-    *out = api_empty();
+    b->metrics = &b->one.m;
+    b->nmetrics = 1;
     return 0;
 }
 
-int api_runs_log_parameter(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
+int api_runs_log_parameter_prep(const api_request *req, api_batch *b, cerr *e)
 {
-    const char *run_id;
-    store_kv p;
-    if (api_run_id(req->args, &run_id, e) < 0 ||
-        jsonx_string_required(req->args, "key", &p.key, e) < 0 ||
-        jsonx_string(req->args, "value", &p.value, e) < 0)
+    store_kv *p = &b->one.kv;
+    if (api_run_id(req->args, &b->run_id, e) < 0 ||
+        jsonx_string_required(req->args, "key", &p->key, e) < 0 ||
+        jsonx_string(req->args, "value", &p->value, e) < 0)
         return -1;
-    if (p.value == NULL)
-        p.value = "";
-    if (validate_param(p.key, p.value, e) < 0 ||
-        store_run_log_batch(ctx->st, run_id, NULL, 0, &p, 1, NULL, 0, e) < 0)
+    if (p->value == NULL)
+        p->value = "";
+    if (validate_param(p->key, p->value, e) < 0)
         return -1;
-    *out = api_empty();
+    b->params = p;
+    b->nparams = 1;
     return 0;
 }
 
@@ -114,32 +113,58 @@ static int logging_batch_check(size_t nm, const store_kv *p, size_t np, const st
     return logging_unique_params(p, np, e);
 }
 
-int api_runs_log_batch(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
+int api_runs_log_batch_prep(const api_request *req, api_batch *b, cerr *e)
 {
     /* MAX_BATCH_LOG_REQUEST_SIZE is not enforced: MLflow 2.9.2 applies it to
      * len() of the parsed dict (its number of keys), so a batch of 100
      * maximal params and 100 maximal tags (> 1 MB) is accepted there, and the
      * stock client sends such batches. The HTTP body cap bounds memory. */
-    const char *run_id;
-    store_metric *m = NULL;
-    store_kv *p = NULL, *t = NULL;
-    size_t nm = 0, np = 0, nt = 0;
-    int rc = -1;
-    if (api_run_id(req->args, &run_id, e) < 0 || validate_run_id(run_id, e) < 0 ||
-        logging_metrics(req->args, &m, &nm, e) < 0 ||
-        api_kv_list(req->args, "params", &p, &np, 0, e) < 0 ||
-        api_kv_list(req->args, "tags", &t, &nt, 0, e) < 0)
-        goto done;
-    if (logging_batch_check(nm, p, np, t, nt, e) < 0)
-        goto done;
-    rc = store_run_log_batch(ctx->st, run_id, m, nm, p, np, t, nt, e);
-done:
-    free(m);
-    free(p);
-    free(t);
+    b->owned = true; /* whatever is allocated below is b's */
+    if (api_run_id(req->args, &b->run_id, e) < 0 || validate_run_id(b->run_id, e) < 0 ||
+        logging_metrics(req->args, &b->metrics, &b->nmetrics, e) < 0 ||
+        api_kv_list(req->args, "params", &b->params, &b->nparams, 0, e) < 0 ||
+        api_kv_list(req->args, "tags", &b->tags, &b->ntags, 0, e) < 0)
+        return -1;
+    return logging_batch_check(b->nmetrics, b->params, b->nparams, b->tags, b->ntags, e);
+}
+
+void api_batch_free(api_batch *b)
+{
+    if (b->owned) {
+        free(b->metrics);
+        free(b->params);
+        free(b->tags);
+    }
+    *b = (api_batch){0};
+}
+
+int api_batch_run(const api_ctx *ctx, api_batch_prep prep, const api_request *req, json_t **out,
+                  cerr *e)
+{
+    api_batch b = {0};
+    int rc = prep(req, &b, e);
+    if (rc == 0)
+        rc = store_run_log_batch(ctx->st, b.run_id, b.metrics, b.nmetrics, b.params, b.nparams,
+                                 b.tags, b.ntags, e);
+    api_batch_free(&b);
     if (rc == 0)
         *out = api_empty();
     return rc;
+}
+
+int api_runs_log_metric(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
+{
+    return api_batch_run(ctx, api_runs_log_metric_prep, req, out, e);
+}
+
+int api_runs_log_parameter(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
+{
+    return api_batch_run(ctx, api_runs_log_parameter_prep, req, out, e);
+}
+
+int api_runs_log_batch(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
+{
+    return api_batch_run(ctx, api_runs_log_batch_prep, req, out, e);
 }
 
 /* One DatasetInput: {tags:[{key,value}], dataset:{name,digest,source_type,

@@ -156,21 +156,25 @@ int api_runs_search(const api_ctx *ctx, const api_request *req, json_t **out, ce
     return 0;
 }
 
+int api_runs_set_tag_prep(const api_request *req, api_batch *b, cerr *e)
+{
+    store_kv *tag = &b->one.kv;
+    if (api_run_id(req->args, &b->run_id, e) < 0 ||
+        jsonx_string_required(req->args, "key", &tag->key, e) < 0 ||
+        jsonx_string(req->args, "value", &tag->value, e) < 0)
+        return -1;
+    if (tag->value == NULL)
+        tag->value = "";
+    if (validate_tag(tag->key, tag->value, e) < 0)
+        return -1;
+    b->tags = tag;
+    b->ntags = 1;
+    return 0;
+}
+
 int api_runs_set_tag(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
 {
-    const char *run_id;
-    store_kv tag;
-    if (api_run_id(req->args, &run_id, e) < 0 ||
-        jsonx_string_required(req->args, "key", &tag.key, e) < 0 ||
-        jsonx_string(req->args, "value", &tag.value, e) < 0)
-        return -1;
-    if (tag.value == NULL)
-        tag.value = "";
-    if (validate_tag(tag.key, tag.value, e) < 0 ||
-        store_run_log_batch(ctx->st, run_id, NULL, 0, NULL, 0, &tag, 1, e) < 0)
-        return -1;
-    *out = api_empty();
-    return 0;
+    return api_batch_run(ctx, api_runs_set_tag_prep, req, out, e);
 }
 
 int api_runs_delete_tag(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)

@@ -63,6 +63,8 @@ typedef struct http_req {
     struct http_server *srv;
     struct MHD_Connection *conn;
     http_out out;              /* HTTP_DONE: the answer to send */
+    json_t *args;              /* the parsed request, kept while its write is queued */
+    api_batch batch;           /* a run write queued without a thread (server.c) */
 } http_req;
 
 /* ---- request.c ---- */
@@ -130,6 +132,9 @@ int http_pool_create(unsigned max_threads, http_pool **out, cerr *e);
  * then). A promised job must be pushed. */
 bool http_pool_reserve(http_pool *p);
 void http_pool_push(http_pool *p, http_job *j);
+/* A promised job that did not go through the queue (a write the store
+ * queued itself) is over. */
+void http_pool_release(http_pool *p);
 /* Refuse new jobs and wait until every promised one has run. */
 void http_pool_drain(http_pool *p);
 /* Drain, then stop the threads and free p. */

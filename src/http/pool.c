@@ -32,7 +32,7 @@ struct http_pool {
 };
 
 /* One promised job is over; the last one while draining wakes the drainer. */
-static void http_pool_release(http_pool *p)
+void http_pool_release(http_pool *p)
 {
     if (atomic_fetch_sub(&p->reserved, 1) == 1 && atomic_load(&p->stopping)) {
         pthread_mutex_lock(&p->lock);

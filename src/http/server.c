@@ -222,10 +222,81 @@ static void http_api_job(http_job *j)
     MHD_resume_connection(c);
 }
 
-/* A POST goes to the pool; a GET (or any call once the pool stops
- * taking work, at shutdown) runs here. */
+/* ---- run writes queued straight to the store ----
+ * log-metric, log-parameter, log-batch and set-tag are parsed here and
+ * queued to the store's writer, which calls http_batch_done once the write
+ * is durable: no thread waits for the fsync, and no hand-off to a pool
+ * thread and back. Where the store cannot queue (PostgreSQL), a pool thread
+ * runs the same parsed write and waits. */
+
+/* The answer, and the connection resumed. `release`: the job was the
+ * store's, not the pool's (the pool releases its own after running them). */
+static void http_batch_finish(http_req *r, int rc, const cerr *e, bool release)
+{
+    struct MHD_Connection *c = r->conn;
+    http_pool *pool = r->srv->pool;
+    if (rc == 0)
+        http_out_json(&r->out, MHD_HTTP_OK, json_object());
+    else
+        http_out_cerr(&r->out, e);
+    r->state = HTTP_DONE;
+    MHD_resume_connection(c); /* r may be gone from here on */
+    if (release)
+        http_pool_release(pool);
+}
+
+/* On the store's writer thread. */
+static void http_batch_done(void *arg, int rc, const cerr *e)
+{
+    http_batch_finish(arg, rc, e, true);
+}
+
+/* On a pool thread: the blocking write. */
+static void http_batch_job(http_job *j)
+{
+    http_req *r = (http_req *)((char *)j - offsetof(http_req, job));
+    api_batch *b = &r->batch;
+    cerr e;
+    cerr_clear(&e);
+    int rc = store_run_log_batch(r->srv->api.st, b->run_id, b->metrics, b->nmetrics, b->params,
+                                 b->nparams, b->tags, b->ntags, &e);
+    http_batch_finish(r, rc, &e, false);
+}
+
+/* Parse and check now; queue the write and suspend, or answer the error. */
+static enum MHD_Result http_batch_call(http_server *s, struct MHD_Connection *c, http_req *r)
+{
+    cerr e;
+    cerr_clear(&e);
+    api_request req = {NULL, (size_t)r->body_len};
+    if (http_args_from_body(sbuf_str(&r->body), r->body.len, &req.args, &e) == 0 &&
+        r->route->prep(&req, &r->batch, &e) == 0) {
+        r->args = req.args;
+        r->state = HTTP_QUEUED;
+        r->srv = s;
+        r->conn = c;
+        MHD_suspend_connection(c);
+        api_batch *b = &r->batch;
+        if (store_run_log_batch_async(s->api.st, b->run_id, b->metrics, b->nmetrics, b->params,
+                                      b->nparams, b->tags, b->ntags, http_batch_done, r, &e) < 0) {
+            r->job.fn = http_batch_job;
+            http_pool_push(s->pool, &r->job);
+        }
+        return MHD_YES;
+    }
+    json_decref(req.args);
+    http_pool_release(s->pool);
+    r->responded = true;
+    return http_send_cerr(c, &e);
+}
+
+/* A run write is queued to the store; another POST goes to the pool; a
+ * GET (or any call once the pool stops taking work, at shutdown) runs
+ * here. */
 static enum MHD_Result http_api_call(http_server *s, struct MHD_Connection *c, http_req *r)
 {
+    if (!r->is_get && r->route->prep && http_pool_reserve(s->pool))
+        return http_batch_call(s, c, r);
     if (!r->is_get && http_pool_reserve(s->pool)) {
         r->state = HTTP_QUEUED;
         r->srv = s;
@@ -308,6 +379,8 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     free(r->rel);
     free(r->out.body);
     api_stream_free(r->out.stream);
+    api_batch_free(&r->batch);
+    json_decref(r->args);
     sbuf_free(&r->body);
     free(r);
     *req_cls = NULL;

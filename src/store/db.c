@@ -9,6 +9,13 @@
 #include "postgres.h"
 #include "sqlite.h"
 
+int db_write_async(store *st, db_write_fn fn, void *ctx, db_done_fn done, void *arg, cerr *e)
+{
+    if (st->kind != DB_SQLITE)
+        return cerr_set(e, CERR_NOT_IMPLEMENTED, "asynchronous writes need the SQLite engine");
+    return sqlite_write_async(st->sq, fn, ctx, done, arg, e);
+}
+
 int db_write(store *st, db_write_fn fn, void *ctx, cerr *e)
 {
     return st->kind == DB_SQLITE ? sqlite_write(st->sq, fn, ctx, e) : pg_write(st->pg, fn, ctx, e);

@@ -38,6 +38,13 @@ typedef struct db_stmt db_stmt; /* a prepared statement, owned by its connection
 typedef int (*db_write_fn)(db_conn *c, void *ctx, cerr *e);
 
 int db_write(store *st, db_write_fn fn, void *ctx, cerr *e);
+/* The same without waiting: done(arg, rc, e) is called on the engine's
+ * writer thread once the write is durable (rc 0) or has failed, and must
+ * be quick. Only SQLite, whose writer thread commits for everyone, can do
+ * this; elsewhere (and when the store is closing) it returns -1 at once
+ * with e set and never calls done: use db_write. ctx must live until done. */
+typedef void (*db_done_fn)(void *arg, int rc, const cerr *e);
+int db_write_async(store *st, db_write_fn fn, void *ctx, db_done_fn done, void *arg, cerr *e);
 db_conn *db_read_begin(store *st, cerr *e);
 void db_read_end(store *st, db_conn *c);
 

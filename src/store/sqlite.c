@@ -150,28 +150,56 @@ static void *sqlite_writer_main(void *arg)
          * lock, hundreds at a time under load. */
         for (sqlite_job *j = batch, *next; j; j = next) {
             next = j->next; /* j lives on its waiter's stack: read first */
-            sem_post(&j->done);
+            if (j->callback) {
+                j->callback(j->callback_arg, j->rc, &j->err);
+                free(j);
+            } else {
+                sem_post(&j->done);
+            }
         }
         sqlite_ckpt_tail(st); /* after the answers: nobody waits on it yet */
     }
 }
 
-int sqlite_write(sqlite_store *st, db_write_fn fn, void *ctx, cerr *e)
+/* Append j to the queue; false when the store is closing. */
+static bool sqlite_enqueue(sqlite_store *st, sqlite_job *j)
 {
-    sqlite_job job = {.fn = fn, .ctx = ctx};
     pthread_mutex_lock(&st->qlock);
     if (st->stopping) {
         pthread_mutex_unlock(&st->qlock);
-        return cerr_set(e, CERR_TEMPORARILY_UNAVAILABLE, "the store is closing");
+        return false;
     }
-    sem_init(&job.done, 0, 0);
     if (st->qtail)
-        st->qtail->next = &job;
+        st->qtail->next = j;
     else
-        st->qhead = &job;
-    st->qtail = &job;
+        st->qhead = j;
+    st->qtail = j;
     pthread_cond_signal(&st->qcond);
     pthread_mutex_unlock(&st->qlock);
+    return true;
+}
+
+int sqlite_write_async(sqlite_store *st, db_write_fn fn, void *ctx, db_done_fn done, void *arg,
+                       cerr *e)
+{
+    sqlite_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        abort();
+    *j = (sqlite_job){.fn = fn, .ctx = ctx, .callback = done, .callback_arg = arg};
+    if (sqlite_enqueue(st, j))
+        return 0;
+    free(j);
+    return cerr_set(e, CERR_TEMPORARILY_UNAVAILABLE, "the store is closing");
+}
+
+int sqlite_write(sqlite_store *st, db_write_fn fn, void *ctx, cerr *e)
+{
+    sqlite_job job = {.fn = fn, .ctx = ctx};
+    sem_init(&job.done, 0, 0);
+    if (!sqlite_enqueue(st, &job)) {
+        sem_destroy(&job.done);
+        return cerr_set(e, CERR_TEMPORARILY_UNAVAILABLE, "the store is closing");
+    }
     while (sem_wait(&job.done) < 0) /* EINTR */
         ;
     sem_destroy(&job.done);

@@ -58,7 +58,9 @@ typedef struct sqlite_job {
     db_write_fn fn; /* runs on the writer thread inside a SAVEPOINT */
     void *ctx;
     int rc;
-    sem_t done; /* posted by the writer once rc and err are final */
+    sem_t done;          /* waited on by sqlite_write: posted once rc and err are final */
+    db_done_fn callback; /* or, for sqlite_write_async, called (then the job freed) */
+    void *callback_arg;
     cerr err;
     struct sqlite_job *next;
 } sqlite_job;
@@ -95,6 +97,8 @@ int sqlite_store_open(const char *path, const char *default_artifact_root, sqlit
                       cerr *e);
 void sqlite_store_close(sqlite_store *st);
 int sqlite_write(sqlite_store *st, db_write_fn fn, void *ctx, cerr *e);
+int sqlite_write_async(sqlite_store *st, db_write_fn fn, void *ctx, db_done_fn done, void *arg,
+                       cerr *e);
 /* A read connection inside BEGIN; sqlite_read_end ends the transaction and
  * returns the connection to the pool. */
 sqlite_conn *sqlite_read_begin(sqlite_store *st, cerr *e);

@@ -112,6 +112,16 @@ int store_run_restore(store *st, const char *run_id, cerr *e);
 int store_run_log_batch(store *st, const char *run_id, const store_metric *metrics, size_t nmetrics,
                         const store_kv *params, size_t nparams, const store_kv *tags, size_t ntags,
                         cerr *e);
+/* The same, without waiting: done(arg, rc, e) is called on the store's
+ * writer thread once the batch is durable (rc 0) or has failed; it must be
+ * quick. Everything passed must live until then. Returns -1 at once (done
+ * never called) where the engine has no writer thread to do this
+ * (PostgreSQL) or the store is closing: call store_run_log_batch then. */
+typedef void (*store_done_fn)(void *arg, int rc, const cerr *e);
+int store_run_log_batch_async(store *st, const char *run_id, const store_metric *metrics,
+                              size_t nmetrics, const store_kv *params, size_t nparams,
+                              const store_kv *tags, size_t ntags, store_done_fn done, void *arg,
+                              cerr *e);
 int store_run_tag_delete(store *st, const char *run_id, const char *key, cerr *e);
 int store_run_log_inputs(store *st, const char *run_id, const store_dataset_input *inputs,
                          size_t ninputs, cerr *e);

@@ -173,6 +173,36 @@ int store_run_log_batch(store *st, const char *run_id, const store_metric *metri
     return db_write(st, store_batch_fn, &x, e);
 }
 
+typedef struct store_batch_async {
+    store_batch x; /* first: store_batch_fn's argument */
+    store_done_fn done;
+    void *arg;
+} store_batch_async;
+
+static void store_batch_async_done(void *arg, int rc, const cerr *e)
+{
+    store_batch_async *a = arg;
+    store_done_fn done = a->done;
+    void *user = a->arg;
+    free(a);
+    done(user, rc, e);
+}
+
+int store_run_log_batch_async(store *st, const char *run_id, const store_metric *metrics,
+                              size_t nmetrics, const store_kv *params, size_t nparams,
+                              const store_kv *tags, size_t ntags, store_done_fn done, void *arg,
+                              cerr *e)
+{
+    store_batch_async *a = malloc(sizeof *a);
+    if (a == NULL)
+        abort();
+    *a = (store_batch_async){{run_id, metrics, nmetrics, params, tags, nparams, ntags}, done, arg};
+    if (db_write_async(st, store_batch_fn, &a->x, store_batch_async_done, a, e) == 0)
+        return 0;
+    free(a);
+    return -1;
+}
+
 /* ---- delete tag ---- */
 
 typedef struct store_tag_del {
