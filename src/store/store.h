@@ -132,6 +132,10 @@ int store_run_search(store *st, const store_search *q, json_t **out, char **next
 int store_metric_history(store *st, const char *run_id, const char *key, int64_t max_results,
                          const char *page_token, json_t **out, char **next_token, cerr *e);
 
+/* Cairn's own indexes (store_indexes.c): the i-th CREATE INDEX statement,
+ * NULL past the last. For benchmarks and tools that build the same schema. */
+const char *store_index_sql_at(size_t i);
+
 /* ---- streamed history (store_history.c) ----
  * A metric's whole history in (step, timestamp, value) order, produced a
  * page at a time so that memory does not grow with its length. */

@@ -112,7 +112,7 @@ static int store_run_load(db_conn *c, const char *run_id, json_t **out, cerr *e)
 typedef struct store_run_create_ctx {
     store *st;
     const store_run_create_req *req;
-    json_t *run;
+    char run_id[33]; /* set by the closure */
 } store_run_create_ctx;
 
 static const char *store_run_name_tag(const store_run_create_req *req)
@@ -174,8 +174,6 @@ static int store_run_create_fn(db_conn *c, void *arg, cerr *e)
 {
     store_run_create_ctx *x = arg;
     const store_run_create_req *req = x->req;
-    json_decref(x->run); /* from an attempt that was rolled back */
-    x->run = NULL;
     const char *exp_id = req->experiment_id && req->experiment_id[0] ? req->experiment_id : "0";
     const char *tag_name = store_run_name_tag(req);
     if (req->run_name && req->run_name[0] && tag_name && strcmp(req->run_name, tag_name) != 0)
@@ -187,7 +185,7 @@ static int store_run_create_fn(db_conn *c, void *arg, cerr *e)
     char *location = NULL;
     if (store_run_experiment(c, exp_id, &exp, &location, e) < 0)
         return -1;
-    char random_name[64], run_id[33];
+    char random_name[64], *run_id = x->run_id;
     const char *name = req->run_name && req->run_name[0] ? req->run_name
                        : tag_name && tag_name[0]         ? tag_name
                                                          : NULL;
@@ -200,17 +198,18 @@ static int store_run_create_fn(db_conn *c, void *arg, cerr *e)
     int rc = store_run_insert(c, req, run_id, name, exp, uri, e);
     free(uri);
     free(location);
-    return rc < 0 ? -1 : store_run_load(c, run_id, &x->run, e);
+    return rc;
 }
 
+/* The run is read back after the commit, on a read connection: the writer
+ * thread, which every write in the server waits for, only inserts. */
 int store_run_create(store *st, const store_run_create_req *req, json_t **run_out, cerr *e)
 {
-    store_run_create_ctx x = {st, req, NULL};
-    int rc = db_write(st, store_run_create_fn, &x, e);
-    if (rc < 0) /* the closure may have built the run before the commit failed */
-        json_decref(x.run);
-    *run_out = rc < 0 ? NULL : x.run;
-    return rc;
+    store_run_create_ctx x = {st, req, ""};
+    *run_out = NULL;
+    if (db_write(st, store_run_create_fn, &x, e) < 0)
+        return -1;
+    return store_run_get(st, x.run_id, run_out, e);
 }
 
 /* ---- get, artifact URI ---- */

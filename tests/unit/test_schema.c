@@ -145,12 +145,8 @@ static void test_schema_matches_mlflow(void **state)
                         "  cairn_metrics_history|run_uuid\n  cairn_metrics_history|key\n"
                         "  cairn_metrics_history|step\n  cairn_metrics_history|timestamp\n"
                         "  cairn_metrics_history|value\n  cairn_metrics_history|is_nan\n"
-                        "  cairn_params_value|key\n  cairn_params_value|value\n"
-                        "  cairn_params_value|run_uuid\n"
                         "  cairn_runs_experiment|experiment_id\n"
-                        "  cairn_runs_experiment|lifecycle_stage\n"
-                        "  cairn_tags_value|key\n  cairn_tags_value|value\n"
-                        "  cairn_tags_value|run_uuid\n");
+                        "  cairn_runs_experiment|lifecycle_stage\n");
     sbuf_free(&rows);
     sqlite3_close(a);
     sqlite3_close(b);
