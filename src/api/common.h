@@ -11,6 +11,14 @@
  * the same); required. */
 int api_run_id(const json_t *args, const char **run_id, cerr *e);
 
+/* metrics/get-history's arguments (metrics.c), for both of its forms. */
+typedef struct api_history_req {
+    const char *run_id, *key, *token;
+    int64_t max_results;
+    bool has_max;
+} api_history_req;
+int api_history_args(const json_t *args, api_history_req *h, cerr *e);
+
 /* A repeated {key, value} field (tags, params). *kv is malloc'd (free it);
  * strings are borrowed from args. A missing key is an error; a missing
  * value is "" (protobuf's default), unless value_required. */

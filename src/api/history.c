@@ -56,15 +56,10 @@ void api_stream_free(api_stream *s)
 int api_metrics_get_history_ex(const api_ctx *ctx, const api_request *req, api_result *res,
                                cerr *e)
 {
-    const char *run_id, *key, *token;
-    int64_t max_results;
-    bool has_max;
-    if (api_run_id(req->args, &run_id, e) < 0 ||
-        jsonx_string_required(req->args, "metric_key", &key, e) < 0 ||
-        jsonx_string(req->args, "page_token", &token, e) < 0 ||
-        jsonx_int64(req->args, "max_results", &max_results, &has_max, e) < 0)
+    api_history_req h;
+    if (api_history_args(req->args, &h, e) < 0)
         return -1;
-    if (has_max || (token && token[0]))
+    if (h.has_max || (h.token && h.token[0]))
         return api_metrics_get_history(ctx, req, &res->json, e);
 
     api_stream *s = calloc(1, sizeof *s);
@@ -72,7 +67,7 @@ int api_metrics_get_history_ex(const api_ctx *ctx, const api_request *req, api_r
         abort();
     /* The first page is read now, so an error still gets its own status
      * and an empty history answers {} as MLflow's does. */
-    int n = store_history_open(ctx->st, run_id, key, &s->h, e);
+    int n = store_history_open(ctx->st, h.run_id, h.key, &s->h, e);
     if (n == 0)
         n = store_history_next(s->h, &s->first, e);
     if (n <= 0) {
