@@ -48,7 +48,6 @@ int cl_buf_printf(cl_buf *b, const char *fmt, ...) __attribute__((format(printf,
 int cl_buf_json_str(cl_buf *b, const char *s);   /* a quoted, escaped JSON string */
 int cl_buf_json_i64(cl_buf *b, int64_t v);
 int cl_buf_json_double(cl_buf *b, double v);     /* NaN / Infinity as MLflow's strings */
-int cl_fmt17(double v, char out[32]);            /* "%.17g" for 1e-3 <= |v| < 2^53, else -1 */
 char *cl_buf_take(cl_buf *b);                    /* NUL-terminated, caller frees */
 void cl_buf_free(cl_buf *b);
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/fmt17.h"
 #include "../util/sbuf.h"
 
 struct store_history {
@@ -52,7 +53,9 @@ static void store_put_int(sbuf *b, int64_t v)
 static void store_put_double(sbuf *b, double v)
 {
     char tmp[40];
-    int n = strfromd(tmp, sizeof tmp, "%.17g", v);
+    int n = fmt_double17(v, tmp); /* the same text, without printf's cost */
+    if (n < 0)
+        n = strfromd(tmp, sizeof tmp, "%.17g", v);
     if (strpbrk(tmp, ".eE") == NULL && strspn(tmp, "-0123456789") == (size_t)n) {
         tmp[n++] = '.';
         tmp[n++] = '0';
