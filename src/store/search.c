@@ -42,7 +42,9 @@ int search_runs_compile(const char *filter, const char **order_by, size_t norder
         search_parse_order(order_by, norder_by, SEARCH_FLAVOR_RUNS, &o, e) < 0)
         return finish(-1, &f, &o, out);
     search_emit_init(&em, out, dialect, first_param);
-    if (search_compile_runs_where(&f, &em, e) < 0)
+    out->driven = search_runs_drivable(&f, &o);
+    em.per_run = out->driven;
+    if (search_compile_runs_where(&f, &o, &em, e) < 0)
         return finish(-1, &f, &o, out);
     search_compile_runs_order(&o, &em);
     return finish(0, &f, &o, out);

@@ -40,7 +40,15 @@ typedef struct search_sql {
     sbuf order;          /* ORDER BY list, always ending in MLflow's tie-breaks */
     search_bind *binds;  /* where's parameters, then order's, in textual order */
     size_t nbinds;
+    /* Runs only. Set when the first order key is a metric that the filter
+     * requires to exist and not be NaN: the query then walks that metric's
+     * values in order (cairn_latest_metrics_value) and can stop at the
+     * page's end. where and order name the alias `o`, so the caller must
+     * select FROM SEARCH_RUNS_DRIVEN_FROM instead of FROM runs. */
+    int driven;
 } search_sql;
+
+#define SEARCH_RUNS_DRIVEN_FROM "latest_metrics o JOIN runs ON runs.run_uuid = o.run_uuid"
 
 /* filter may be NULL or empty. Errors are INVALID_PARAMETER_VALUE with
  * MLflow's messages; on error *out is already freed and zeroed. first_param

@@ -100,10 +100,17 @@ typedef struct search_emit {
     search_dialect dialect;
     int next_param; /* PostgreSQL: number of the next $N; 0 for '?' */
     size_t cap;     /* allocated length of out->binds */
+    int per_run;    /* child-table tests as per-run EXISTS probes (driven
+                     * plans stop early) rather than IN lists */
 } search_emit;
 
 void search_emit_init(search_emit *em, search_sql *out, search_dialect dialect, int first_param);
-int search_compile_runs_where(const search_filter *f, search_emit *em, cerr *e);
+/* Whether the runs query can walk the first order key's metric (search.h's
+ * `driven`): it is a metric the filter requires present and not NaN. */
+int search_runs_drivable(const search_filter *f, const search_orders *o);
+/* With out->driven set, the WHERE starts with the driving key's test. */
+int search_compile_runs_where(const search_filter *f, const search_orders *o, search_emit *em,
+                              cerr *e);
 void search_compile_runs_order(const search_orders *o, search_emit *em);
 int search_compile_experiments_where(const search_filter *f, search_emit *em, cerr *e);
 void search_compile_experiments_order(const search_orders *o, search_emit *em);

@@ -200,10 +200,18 @@ static int is_numeric_run_attr(const char *key)
 }
 
 /* The runs whose row of a key/value child table (params, tags,
- * latest_metrics) passes the test that follows; the caller closes it. */
+ * latest_metrics) passes the test that follows; the caller closes it. A
+ * driven plan (search.h) probes per run, for the few runs it looks at;
+ * otherwise the set is computed once. */
 static void kv_exists(search_emit *em, sbuf *w, const char *table, const char *key)
 {
-    sbuf_printf(w, "runs.run_uuid IN (SELECT c.run_uuid FROM %s c WHERE c.\"key\" = ", table);
+    if (em->per_run)
+        sbuf_printf(w,
+                    "EXISTS (SELECT 1 FROM %s c WHERE c.run_uuid = runs.run_uuid AND c.\"key\" = ",
+                    table);
+    else
+        sbuf_printf(w, "runs.run_uuid IN (SELECT c.run_uuid FROM %s c WHERE c.\"key\" = ",
+                    table);
     bind_text(em, w, key);
     sbuf_puts(w, " AND ");
 }
@@ -318,8 +326,29 @@ static int where_all(const search_filter *f, search_emit *em, cmp_fn fn, cerr *e
     return 0;
 }
 
-int search_compile_runs_where(const search_filter *f, search_emit *em, cerr *e)
+int search_runs_drivable(const search_filter *f, const search_orders *o)
 {
+    if (o->n == 0 || o->v[0].entity != SEARCH_ENT_METRIC)
+        return 0;
+    /* MLflow's filter is a conjunction: one comparison that NaN and a
+     * missing value both fail is enough. */
+    static const char *const requiring[] = {">", ">=", "=", "<", "<=", NULL};
+    for (size_t i = 0; i < f->n; i++)
+        if (f->cmps[i].entity == SEARCH_ENT_METRIC && strcmp(f->cmps[i].key, o->v[0].key) == 0 &&
+            op_in(f->cmps[i].op, requiring))
+            return 1;
+    return 0;
+}
+
+int search_compile_runs_where(const search_filter *f, const search_orders *o, search_emit *em,
+                              cerr *e)
+{
+    if (em->out->driven) {
+        sbuf *w = &em->out->where;
+        sbuf_puts(w, "o.\"key\" = ");
+        bind_text(em, w, o->v[0].key);
+        sbuf_puts(w, " AND NOT o.is_nan AND ");
+    }
     return where_all(f, em, runs_one, e);
 }
 
@@ -364,7 +393,10 @@ void search_compile_runs_order(const search_orders *ord, search_emit *em)
     sbuf *o = &em->out->order;
     int has_start = 0;
     for (size_t i = 0; i < ord->n; i++) {
-        order_one(em, o, &ord->v[i]);
+        if (i == 0 && em->out->driven) /* every row has it, and not NaN */
+            sbuf_printf(o, "o.value%s", ord->v[0].ascending ? " ASC" : " DESC");
+        else
+            order_one(em, o, &ord->v[i]);
         sbuf_puts(o, ", ");
         has_start |= ord->v[i].entity == SEARCH_ENT_ATTRIBUTE &&
                      strcmp(ord->v[i].key, "start_time") == 0;

@@ -185,10 +185,11 @@ int store_run_search(store *st, const store_search *q, json_t **out, char **next
     }
     sbuf sql = SBUF_INIT;
     sbuf_printf(&sql,
-                "SELECT " STORE_RUN_COLS " FROM runs "
+                "SELECT " STORE_RUN_COLS " FROM %s "
                 "WHERE runs.experiment_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) "
                 "AND runs.lifecycle_stage IN (?, ?) AND (%s) ORDER BY %s LIMIT ? OFFSET ?",
-                sbuf_str(&compiled.where), sbuf_str(&compiled.order));
+                compiled.driven ? SEARCH_RUNS_DRIVEN_FROM : "runs", sbuf_str(&compiled.where),
+                sbuf_str(&compiled.order));
     char *list = store_search_exp_list(q);
     j.sql = sbuf_str(&sql);
     j.list = list;

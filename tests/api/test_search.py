@@ -491,3 +491,58 @@ def test_search_experiments_invalid(exps, params):
 
 def test_search_experiments_max_results_limit_ok(exps):
     _exp_search(exps["client"], max_results=50000, filter="name = 'Default'")
+
+
+# ---- ordered by a metric the filter requires (the store walks that metric's
+# values in order and stops at the page's end): same answer as MLflow's rule ----
+
+@pytest.fixture(scope="module")
+def ordered(server):
+    c = Client(server.url)
+    exp = c.create_experiment(unique("ordered"))
+    other = c.create_experiment(unique("ordered-other"))
+    rnd = __import__("random").Random(5)
+    runs = {}
+    for i in range(70):
+        e = other if i % 10 == 9 else exp
+        rid = c.create_run(e, start_time=1000 + rnd.randrange(8))["info"]["run_id"]
+        m = rnd.choice([None, "NaN", 0.1, 0.2, 0.2, 0.5, 0.7, 0.7, 0.9, -1.0])
+        p = rnd.choice(["x", "y"])
+        metrics = [] if m is None else [{"key": "m", "value": m, "timestamp": 1, "step": 0}]
+        c.log_batch(rid, metrics=metrics, params=[{"key": "p", "value": p}])
+        if i % 13 == 0:
+            c.ok_post("runs/delete", {"run_id": rid})
+        runs[rid] = {"exp": e, "m": m, "p": p, "start": 1000, "deleted": i % 13 == 0}
+    for rid in runs:
+        runs[rid]["start"] = c.get_run(rid)["info"]["start_time"]
+    return {"c": c, "exp": exp, "runs": runs}
+
+
+def _oracle(runs, exp, test, p, asc):
+    keep = [(rid, r) for rid, r in runs.items()
+            if r["exp"] == exp and not r["deleted"] and isinstance(r["m"], float) and test(r["m"])
+            and (p is None or r["p"] == p)]
+    # MLflow: the metric (NaN and missing last, none here), then start_time
+    # DESC, then run_id ASC.
+    keep.sort(key=lambda kv: (kv[0]))
+    keep.sort(key=lambda kv: -kv[1]["start"])
+    keep.sort(key=lambda kv: kv[1]["m"], reverse=not asc)
+    return [rid for rid, _ in keep]
+
+
+@pytest.mark.parametrize("flt,test", [
+    ("metrics.m > 0.15", lambda v: v > 0.15),
+    ("metrics.m >= 0.2", lambda v: v >= 0.2),
+    ("metrics.m < 0.8", lambda v: v < 0.8),
+    ("metrics.m <= 0.7", lambda v: v <= 0.7),
+    ("metrics.m = 0.7", lambda v: v == 0.7),
+])
+@pytest.mark.parametrize("p", [None, "x"])
+@pytest.mark.parametrize("asc", [False, True])
+@pytest.mark.parametrize("page_size", [3, 1000])
+def test_order_by_the_filtered_metric_matches_mlflow(ordered, flt, test, p, asc, page_size):
+    c, exp, runs = ordered["c"], ordered["exp"], ordered["runs"]
+    full_filter = flt + (f" and params.p = '{p}'" if p else "")
+    order = ["metrics.m" + ("" if asc else " DESC")]
+    seen, _ = _paginate(c, exp, page_size, filter=full_filter, order_by=order)
+    assert seen == _oracle(runs, exp, test, p, asc)

@@ -370,13 +370,14 @@ static void test_error_order(void **state)
 static void test_postgres(void **state)
 {
     (void)state;
-    const char *ob[1] = {"metrics.a DESC"};
+    const char *ob[1] = {"metrics.z DESC"};
     search_sql s;
     cerr e = {0};
     assert_int_equal(search_runs_compile("metrics.a > 1 AND params.b ILIKE 'x' AND start_time > 5 "
                                          "AND run_id IN ('ab','cd')",
                                          ob, 1, SEARCH_POSTGRES, 3, &s, &e),
                      0);
+    assert_int_equal(s.driven, 0); /* the filter does not require metrics.z */
     assert_string_equal(
         sbuf_str(&s.where),
         "(runs.run_uuid IN (SELECT c.run_uuid FROM latest_metrics c WHERE c.\"key\" = $3 "
@@ -403,6 +404,50 @@ static void test_postgres(void **state)
     assert_string_equal(sbuf_str(&s.where), "(experiments.name ILIKE ?) AND "
                                              "(experiments.creation_time < CAST(? AS DOUBLE PRECISION))");
     search_sql_free(&s);
+}
+
+/* ---- the driven plan: ordered by a metric the filter requires ---- */
+
+static void test_driven(void **state)
+{
+    (void)state;
+    search_sql s;
+    cerr e = {0};
+    const char *desc[1] = {"metrics.m DESC"}, *asc[2] = {"metrics.m", "params.p"};
+    assert_int_equal(search_runs_compile("metrics.m > 0.5 and params.p = 'x'", desc, 1,
+                                         SEARCH_SQLITE, 0, &s, &e),
+                     0);
+    assert_int_equal(s.driven, 1);
+    assert_string_equal(sbuf_str(&s.where),
+                        "o.\"key\" = ? AND NOT o.is_nan AND (EXISTS (SELECT 1 FROM latest_metrics c "
+                        "WHERE c.run_uuid = runs.run_uuid AND c.\"key\" = ? AND NOT c.is_nan AND "
+                        "c.value > ?)) AND (EXISTS (SELECT 1 FROM params c WHERE c.run_uuid = "
+                        "runs.run_uuid AND c.\"key\" = ? AND c.value = ?))");
+    assert_string_equal(sbuf_str(&s.order), "o.value DESC, " TIE);
+    assert_string_equal(s.binds[0].text, "m");
+    search_sql_free(&s);
+    /* ascending, with more keys after it */
+    assert_int_equal(search_runs_compile("metrics.m <= 3", asc, 2, SEARCH_SQLITE, 0, &s, &e), 0);
+    assert_int_equal(s.driven, 1);
+    assert_non_null(strstr(sbuf_str(&s.order), "o.value ASC, CASE WHEN (SELECT c.value FROM params"));
+    search_sql_free(&s);
+    /* NaN satisfies !=, and a missing metric passes no filter on another
+     * key: neither may drive. Nor may an order by anything but a metric. */
+    static const char *const not_driven[][2] = {
+        {"metrics.m != 1", "metrics.m DESC"},
+        {"metrics.n > 1", "metrics.m DESC"},
+        {"params.m = '1'", "metrics.m DESC"},
+        {"metrics.m > 1", "params.m DESC"},
+        {"metrics.m > 1", "start_time DESC"},
+        {"", "metrics.m DESC"},
+    };
+    for (size_t i = 0; i < sizeof not_driven / sizeof not_driven[0]; i++) {
+        const char *ob[1] = {not_driven[i][1]};
+        assert_int_equal(search_runs_compile(not_driven[i][0], ob, 1, SEARCH_SQLITE, 0, &s, &e), 0);
+        assert_int_equal(s.driven, 0);
+        assert_null(strstr(sbuf_str(&s.where), "o."));
+        search_sql_free(&s);
+    }
 }
 
 /* ---- limits ---- */
@@ -692,6 +737,7 @@ int main(void)
         cmocka_unit_test(test_order_by),
         cmocka_unit_test(test_error_order),
         cmocka_unit_test(test_postgres),
+        cmocka_unit_test(test_driven),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_never_spliced),
         cmocka_unit_test(test_e2e_runs),
