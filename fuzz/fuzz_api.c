@@ -28,6 +28,7 @@ static const struct { const char *method, *path; } fuzz_routes[] = {
     {"POST", "runs/log-metric"}, {"POST", "runs/log-parameter"}, {"POST", "runs/log-batch"},
     {"POST", "runs/set-tag"}, {"POST", "runs/delete-tag"}, {"POST", "runs/log-inputs"},
     {"GET", "metrics/get-history"}, {"GET", "artifacts/list"},
+    {"GET", "metrics/get-history-bulk-interval"},
 };
 #define FUZZ_NROUTES (sizeof fuzz_routes / sizeof fuzz_routes[0])
 
