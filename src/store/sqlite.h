@@ -109,9 +109,13 @@ void sqlite_read_end(sqlite_store *st, sqlite_conn *c);
 int sqlite_conn_open(const char *path, bool readonly, sqlite_conn **out, cerr *e);
 
 /* ---- sqlite_ckpt.c: WAL checkpoints on their own thread ---- */
-/* WAL pages after a commit that wake the checkpointer (SQLite's automatic
- * checkpoint uses the same figure). */
-#define SQLITE_CKPT_PAGES 1000
+/* WAL pages after a commit that wake the checkpointer: 40 MB of 4 KB pages.
+ * SQLite's own figure is 1000, for a checkpoint the committer waits for;
+ * this one runs beside the writer, so a longer interval costs no latency,
+ * and a page written many times within it (MLflow's random run ids make
+ * that the rule) is copied to the database once. 10,000 runs: 9.7 s at
+ * 1000, 7.0 s at 10,000; 30,000 gained little more for a 150 MB WAL. */
+#define SQLITE_CKPT_PAGES 10000
 /* Start after the writer connection is open and in WAL mode. */
 int sqlite_ckpt_start(sqlite_store *st, cerr *e);
 /* On the writer thread between batches: finish a checkpoint the thread
