@@ -12,7 +12,8 @@
 # files, linked with both).
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson sqlite3 libpq libcrypto
+# yaml-0.1: MLproject files and backend configs (src/jobs), mlruns import (src/cli).
+PKGS    := libmicrohttpd jansson sqlite3 libpq libcrypto yaml-0.1
 BUILD   ?= build
 OPT     ?= -O2
 
@@ -30,7 +31,6 @@ LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 CPKGS   := libcurl jansson
 CLIBS   := $(shell pkg-config --libs $(CPKGS)) -lpthread -lm
 CCFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden -Iinclude $(shell pkg-config --cflags $(CPKGS))
-YAMLLIB := $(shell pkg-config --libs yaml-0.1)
 PREFIX  ?= /usr/local
 SOVER   := 0
 
@@ -53,7 +53,7 @@ all: $(BUILD)/cairn $(BUILD)/libcairn.so $(BUILD)/libcairn.a $(BUILD)/cairn.pc
 
 $(BUILD)/cairn: $(BUILD)/$(MAIN:.c=.o) $(CLIOBJS) $(LIBOBJS) $(BUILD)/libcairn.a
 	@echo "  LD    $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CLIBS) $(YAMLLIB)
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CLIBS)
 
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
