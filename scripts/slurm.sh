@@ -106,7 +106,7 @@ SelectTypeParameters=CR_Core
 # batch_sched_delay): the tests wait for many short jobs.
 SchedulerParameters=batch_sched_delay=0
 # No slurmdbd: the final state of every job goes to a text file that
-# `sacct -c -P` reads.
+# sacct -c -P reads.
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=$dir/ctld/jobcomp.txt
@@ -174,7 +174,7 @@ start() {
             state=$(SLURM_CONF="$dir/slurm.conf" sinfo -h -n "$node" -o %T 2>/dev/null || true)
             case "$state" in idle) break 2 ;; esac
             # A daemon that died (a port taken, a bad setting) will not come back.
-            if [ $i -gt 10 ] && { [ -z "$(pid_of "$dir/ctld/slurmctld.pid")" ] ||
+            if [ "$i" -gt 10 ] && { [ -z "$(pid_of "$dir/ctld/slurmctld.pid")" ] ||
                                   [ -z "$(pid_of "$dir/d/slurmd.pid")" ]; }; then
                 break
             fi
