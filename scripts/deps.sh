@@ -10,8 +10,10 @@ pkgs=(gcc make pkg-config libc6-dev libmicrohttpd-dev libjansson-dev libsqlite3-
       libpq-dev libcurl4-openssl-dev libyaml-dev)
 if [ "$mode" = test ]; then
     # postgresql: the server (and psql) the API tests start with scripts/pg.sh.
+    # slurmctld slurmd slurm-client munge: the single-node cluster scripts/slurm.sh
+    # starts for tests/e2e.
     pkgs+=(libcmocka-dev python3 python3-requests python3-pytest python3-pip python3-setuptools sqlite3 curl
-           postgresql g++ gfortran)
+           postgresql g++ gfortran slurmctld slurmd slurm-client munge)
 fi
 
 missing=()

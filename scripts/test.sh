@@ -5,7 +5,10 @@
 # (pytest driving build/cairn) on SQLite and once more on a throw-away
 # PostgreSQL (scripts/pg.sh), and the client suites (tests/client: the CLI,
 # the Python binding over build/libcairn.so, the offline spool, mlruns import,
-# large artifacts). Ends with one line "N passed, M failed".
+# large artifacts), and the end-to-end suites (tests/e2e) against a throw-away
+# single-node Slurm cluster (scripts/slurm.sh) with the release build; they
+# run in the background while the ASan build is made and tested.
+# Ends with one line "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
@@ -13,7 +16,11 @@ bash scripts/deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
 PY=/usr/bin/python3   # Debian's python sees python3-requests and python3-pytest
 results=$(mktemp -d)
 pgdir=""
+slurmdir=""
+e2e_pid=""
 cleanup() {
+    if [ -n "$e2e_pid" ]; then kill "$e2e_pid" 2>/dev/null; wait "$e2e_pid" 2>/dev/null; fi
+    [ -n "$slurmdir" ] && bash scripts/slurm.sh stop "$slurmdir"
     [ -n "$pgdir" ] && bash scripts/pg.sh stop "$pgdir"
     rm -rf "$results"
 }
@@ -63,7 +70,18 @@ run_pytest() {
     local dir=$1 suite=$2 bin=$3 name=$4; shift 4
     local xml="$results/$suite-$name.xml"
     CAIRN_BIN="$bin" "$@" $PY -m pytest -q -p no:cacheprovider "$dir" --junitxml="$xml" 2>&1 | tail -25
-    if [ ! -s "$xml" ]; then failed=$((failed + 1)); return; fi
+    count_junit "$suite" "$name" "$xml"
+}
+
+# count_junit SUITE NAME XML: add a JUnit XML file's results to the totals
+# (no file: the suite did not run to the end, one failure).
+count_junit() {
+    local suite=$1 name=$2 xml=$3 p f
+    if [ ! -s "$xml" ]; then
+        echo "$suite $name: no results"
+        failed=$((failed + 1))
+        return
+    fi
     read -r p f < <($PY - "$xml" <<'PYEOF'
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
@@ -94,6 +112,41 @@ if [ -d tests/api ]; then
     fi
 fi
 
+# A throw-away single-node Slurm cluster for tests/e2e; only that suite sees
+# its SLURM_CONF. It cannot start: one failure, with the reason.
+slurm_env=()
+if [ -d tests/e2e ]; then
+    slurm_t0=${EPOCHREALTIME/./}
+    if slurmenv=$(bash scripts/slurm.sh start 2>"$results/slurm.log"); then
+        eval "$slurmenv"
+        slurmdir=$CAIRN_SLURM_DIR
+        slurm_env=(SLURM_CONF="$SLURM_CONF" CAIRN_SLURM_DIR="$CAIRN_SLURM_DIR")
+        unset SLURM_CONF CAIRN_SLURM_DIR
+        slurm_ms=$(( (${EPOCHREALTIME/./} - slurm_t0) / 1000 ))
+        echo "slurm: single-node cluster up in $slurm_ms ms ($slurmdir)"
+    else
+        cat "$results/slurm.log"
+        echo "e2e: the Slurm cluster did not start"
+        failed=$((failed + 1))
+    fi
+fi
+
+# tests/e2e in the background (most of its time is a job waiting for its
+# 1-minute limit); its output is shown and counted at the end.
+start_e2e() {
+    [ ${#slurm_env[@]} -gt 0 ] || return 0
+    CAIRN_BIN="$1" env "${slurm_env[@]}" $PY -m pytest -q -p no:cacheprovider tests/e2e \
+        --junitxml="$results/e2e-release.xml" >"$results/e2e.log" 2>&1 &
+    e2e_pid=$!
+}
+finish_e2e() {
+    [ -n "$e2e_pid" ] || return 0
+    wait "$e2e_pid"
+    e2e_pid=""
+    tail -25 "$results/e2e.log"
+    count_junit e2e release "$results/e2e-release.xml"
+}
+
 # The same suite on PostgreSQL: every test server gets its own database. The
 # 2 GiB streaming test does not touch the store: once, on SQLite, is enough.
 run_api_pg() {
@@ -106,6 +159,7 @@ if build; then
     [ -d tests/api ] && run_api "$PWD/build/cairn" release env
     [ -d tests/api ] && run_api_pg "$PWD/build/cairn" release-postgres
     [ -d tests/client ] && run_client "$PWD/build/cairn" release env
+    start_e2e "$PWD/build/cairn"
 fi
 if build SAN=1; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
@@ -117,6 +171,8 @@ if build SAN=1; then
     # release build/libcairn.so (an ASan library would need LD_PRELOAD).
     [ -d tests/client ] && run_client "$PWD/build/asan/cairn" asan env CAIRN_SKIP_BIG=1
 fi
+
+finish_e2e
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
