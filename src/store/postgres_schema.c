@@ -272,59 +272,14 @@ const char pg_schema_sql[] =
  * is arbitrary ("cairn" in ASCII). */
 #define PG_SCHEMA_LOCK "464374149742"
 
-static int pg_schema_count(pg_conn *c, const char *sql, int64_t *n, cerr *e)
-{
-    db_stmt *s = db_prep(&c->base, sql, e);
-    if (s == NULL)
-        return -1;
-    int rc = db_row(s, e);
-    if (rc < 0)
-        return -1;
-    *n = rc ? db_int64(s, 0) : 0;
-    db_reset(s);
-    return 0;
-}
-
-static int pg_schema_create(pg_conn *c, cerr *e)
-{
-    if (pg_exec(c, pg_schema_sql, e) < 0)
-        return -1;
-    db_stmt *s = db_prep(&c->base, "INSERT INTO public.alembic_version (version_num) VALUES (?)", e);
-    if (s == NULL || db_bindf(s, e, "t", STORE_SCHEMA_REVISION) < 0)
-        return -1;
-    return db_run(s, e);
-}
-
-static int pg_schema_verify(pg_conn *c, cerr *e)
-{
-    int64_t has_alembic;
-    if (pg_schema_count(c,
-                        "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'public' "
-                        "AND tablename = 'alembic_version'",
-                        &has_alembic, e) < 0)
-        return -1;
-    if (!has_alembic)
-        return cerr_set(e, CERR_INVALID_STATE,
-                        "database is not empty but has no alembic_version table, so it is not "
-                        "an MLflow database; Cairn serves MLflow 2.9.2 databases (%s)",
-                        STORE_SCHEMA_REVISION);
-    db_stmt *s = db_prep(&c->base, "SELECT version_num FROM public.alembic_version", e);
-    if (s == NULL)
-        return -1;
-    char found[64] = "(none)";
-    int rc = db_row(s, e);
-    if (rc < 0)
-        return -1;
-    if (rc == 1)
-        snprintf(found, sizeof found, "%s", db_text(s, 0));
-    db_reset(s);
-    if (strcmp(found, STORE_SCHEMA_REVISION) != 0)
-        return cerr_set(e, CERR_INVALID_STATE,
-                        "database schema revision %s is not supported; Cairn serves MLflow "
-                        "2.9.2 databases (%s)",
-                        found, STORE_SCHEMA_REVISION);
-    return 0;
-}
+static const store_schema_sql pg_schema_texts = {
+    pg_schema_sql,
+    "SELECT count(*) FROM pg_catalog.pg_class k JOIN pg_catalog.pg_namespace n "
+    "ON n.oid = k.relnamespace WHERE n.nspname = 'public'",
+    "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'public' "
+    "AND tablename = 'alembic_version'",
+    "public.alembic_version",
+};
 
 int pg_schema_init(pg_conn *c, const char *artifact_root, cerr *e)
 {
@@ -332,19 +287,8 @@ int pg_schema_init(pg_conn *c, const char *artifact_root, cerr *e)
         return -1;
     /* Two servers starting on one empty database must not both create. */
     int rc = pg_exec(c, "SELECT pg_advisory_xact_lock(" PG_SCHEMA_LOCK ")", e);
-    int64_t ntables = 0;
     if (rc == 0)
-        rc = pg_schema_count(c,
-                             "SELECT count(*) FROM pg_catalog.pg_class k JOIN "
-                             "pg_catalog.pg_namespace n ON n.oid = k.relnamespace "
-                             "WHERE n.nspname = 'public'",
-                             &ntables, e);
-    if (rc == 0)
-        rc = ntables == 0 ? pg_schema_create(c, e) : pg_schema_verify(c, e);
-    if (rc == 0)
-        rc = store_indexes_create(&c->base, e);
-    if (rc == 0)
-        rc = store_default_experiment(&c->base, artifact_root, e);
+        rc = store_schema_prepare(&c->base, &pg_schema_texts, artifact_root, e);
     pg_conn_reset_all(c);
     if (rc < 0) {
         /* A database we refuse is left exactly as it was. */

@@ -174,73 +174,19 @@ const char sqlite_schema_sql[] =
     ");\n"
     "CREATE INDEX index_params_run_uuid ON params (run_uuid);\n";
 
-static int sqlite_schema_count(sqlite_conn *c, const char *sql, int64_t *n, cerr *e)
-{
-    db_stmt *s = db_prep(&c->base, sql, e);
-    if (s == NULL)
-        return -1;
-    int rc = db_row(s, e);
-    if (rc < 0)
-        return -1;
-    *n = rc ? db_int64(s, 0) : 0;
-    db_reset(s);
-    return 0;
-}
-
-static int sqlite_schema_create(sqlite_conn *c, cerr *e)
-{
-    if (sqlite_exec(c, sqlite_schema_sql, e) < 0)
-        return -1;
-    db_stmt *s = db_prep(&c->base, "INSERT INTO alembic_version (version_num) VALUES (?)", e);
-    if (s == NULL || db_bindf(s, e, "t", STORE_SCHEMA_REVISION) < 0)
-        return -1;
-    return db_run(s, e);
-}
-
-static int sqlite_schema_verify(sqlite_conn *c, cerr *e)
-{
-    int64_t has_alembic;
-    if (sqlite_schema_count(c,
-                            "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-                            "AND name = 'alembic_version'",
-                            &has_alembic, e) < 0)
-        return -1;
-    if (!has_alembic)
-        return cerr_set(e, CERR_INVALID_STATE,
-                        "database is not empty but has no alembic_version table, so it is not "
-                        "an MLflow database; Cairn serves MLflow 2.9.2 databases (%s)",
-                        STORE_SCHEMA_REVISION);
-    db_stmt *s = db_prep(&c->base, "SELECT version_num FROM alembic_version", e);
-    if (s == NULL)
-        return -1;
-    char found[64] = "(none)";
-    int rc = db_row(s, e);
-    if (rc < 0)
-        return -1;
-    if (rc == 1)
-        snprintf(found, sizeof found, "%s", db_text(s, 0));
-    db_reset(s);
-    if (strcmp(found, STORE_SCHEMA_REVISION) != 0)
-        return cerr_set(e, CERR_INVALID_STATE,
-                        "database schema revision %s is not supported; Cairn serves MLflow "
-                        "2.9.2 databases (%s)",
-                        found, STORE_SCHEMA_REVISION);
-    return 0;
-}
+static const store_schema_sql sqlite_schema_texts = {
+    sqlite_schema_sql,
+    "SELECT count(*) FROM sqlite_master",
+    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'",
+    "alembic_version",
+};
 
 int sqlite_schema_init(sqlite_conn *c, const char *artifact_root, cerr *e)
 {
     /* IMMEDIATE: two processes opening one empty file must not both create. */
     if (sqlite_exec(c, "BEGIN IMMEDIATE", e) < 0)
         return -1;
-    int64_t nobjects;
-    int rc = sqlite_schema_count(c, "SELECT count(*) FROM sqlite_master", &nobjects, e);
-    if (rc == 0)
-        rc = nobjects == 0 ? sqlite_schema_create(c, e) : sqlite_schema_verify(c, e);
-    if (rc == 0)
-        rc = store_indexes_create(&c->base, e);
-    if (rc == 0)
-        rc = store_default_experiment(&c->base, artifact_root, e);
+    int rc = store_schema_prepare(&c->base, &sqlite_schema_texts, artifact_root, e);
     sqlite_conn_reset_all(c);
     if (rc < 0) {
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);

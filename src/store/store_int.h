@@ -73,6 +73,19 @@ int store_run_check(db_conn *c, const char *run_id, bool must_be_active,
 /* Set runs.name and the mlflow.runName tag (MLflow keeps them equal). */
 int store_run_rename(db_conn *c, const char *run_id, const char *name, cerr *e);
 
+/* ---- store_schema.c: opening a schema, on either engine ---- */
+typedef struct store_schema_sql {
+    const char *ddl;           /* MLflow 2.9.2's schema, for an empty database */
+    const char *count_objects; /* SELECT count(*) of the objects already there */
+    const char *has_alembic;   /* SELECT count(*) of tables named alembic_version */
+    const char *alembic_table; /* its name as the queries write it */
+} store_schema_sql;
+/* Inside the engine's write transaction: create the schema in an empty
+ * database or verify the revision of an existing one (INVALID_STATE if
+ * it is not MLflow 2.9.2's), then Cairn's indexes and experiment 0. */
+int store_schema_prepare(db_conn *c, const store_schema_sql *q, const char *artifact_root,
+                         cerr *e);
+
 /* Cairn's own indexes, if absent (store_indexes.c); run by both engines
  * when a store opens, after the schema is created or verified. */
 int store_indexes_create(db_conn *c, cerr *e);
