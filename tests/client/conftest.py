@@ -8,6 +8,8 @@ port, stopped by PID. Run with:
 Environment: CAIRN_BIN (default <repo>/build/cairn), CAIRN_LIBRARY (default
 <repo>/build/libcairn.so), CAIRN_SKIP_BIG=1 skips the 200 MB round trip.
 """
+import contextlib
+import http.server
 import json
 import os
 import shutil
@@ -16,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -26,6 +29,40 @@ CAIRN_BIN = os.environ.get("CAIRN_BIN", os.path.join(REPO, "build", "cairn"))
 CAIRN_LIBRARY = os.environ.get("CAIRN_LIBRARY", os.path.join(REPO, "build", "libcairn.so"))
 STARTUP_TIMEOUT = 30.0     # liveness bound for fixtures, never a speed assertion
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+class FakeHandler(http.server.BaseHTTPRequestHandler):
+    """Base of the tests' scripted HTTP peers: answer() says what to send."""
+
+    def answer(self, body):
+        raise NotImplementedError
+
+    def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, reply = self.answer(raw)
+        data = json.dumps(reply).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def fake_server(handler):
+    """Serve handler on 127.0.0.1 (a free port) in a thread; yields its URL."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        t.join()
 
 
 def free_port():

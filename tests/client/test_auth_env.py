@@ -2,42 +2,25 @@
 token, or HTTP Basic from username and password. Checked against a tiny
 recording HTTP server (Cairn's server has no auth yet)."""
 import base64
-import http.server
-import json
-import threading
 
 import pytest
 
-from conftest import cli
+from conftest import FakeHandler, cli, fake_server
 
 
-class Recorder(http.server.BaseHTTPRequestHandler):
+class Recorder(FakeHandler):
     seen = []
 
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+    def answer(self, body):
         Recorder.seen.append((self.path, self.headers.get("Authorization")))
-        body = json.dumps({"experiments": []}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        return 200, {"experiments": []}
 
 
 @pytest.fixture
 def recorder():
     Recorder.seen = []
-    srv = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
-    t.join()
+    with fake_server(Recorder) as url:
+        yield url
 
 
 def test_bearer_token(env, recorder):

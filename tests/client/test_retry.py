@@ -1,44 +1,27 @@
 """Retries with back-off: a log-batch answered 503 (or 429) is sent again
 until it is accepted; a 400 is not retried and its MLflow error reaches the
 caller. Checked against a small scripted HTTP server."""
-import http.server
 import json
-import threading
 
 import pytest
 
-from conftest import cli
+from conftest import FakeHandler, cli, fake_server
 
 
-class Scripted(http.server.BaseHTTPRequestHandler):
+class Scripted(FakeHandler):
     answers = []      # (status, body) for successive log-batch requests
     bodies = []
 
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-        Scripted.bodies.append((self.path, body))
-        status, reply = Scripted.answers.pop(0) if Scripted.answers else (200, {})
-        data = json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+    def answer(self, body):
+        Scripted.bodies.append((self.path, json.loads(body)))
+        return Scripted.answers.pop(0) if Scripted.answers else (200, {})
 
 
 @pytest.fixture
 def scripted():
     Scripted.bodies = []
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
-    t.join()
+    with fake_server(Scripted) as url:
+        yield url
 
 
 def test_retried_until_accepted(env, scripted):
