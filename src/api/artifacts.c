@@ -18,85 +18,12 @@
 #include <sys/stat.h>
 
 #include "../artifacts/local.h"
+#include "../artifacts/locate.h"
 #include "../util/jsonx.h"
 #include "../util/misc.h"
 #include "../util/path.h"
 #include "../util/sbuf.h"
 #include "common.h"
-
-/* Where a run's artifacts are: a root folder and a path below it. */
-typedef struct {
-    const char *root;
-    sbuf root_buf; /* owns root when it is not the artifacts destination */
-    sbuf base;     /* below root; "" for the root itself */
-} api_artifact_loc;
-
-/* Length of "scheme:" at the start of uri (RFC 3986 letters), or 0. */
-static size_t api_uri_scheme_len(const char *uri)
-{
-    if (!isalpha((unsigned char)uri[0]))
-        return 0;
-    size_t i = 1;
-    while (isalnum((unsigned char)uri[i]) || uri[i] == '+' || uri[i] == '-' || uri[i] == '.')
-        i++;
-    /* One letter before ':' is a Windows drive, not a scheme. */
-    return (uri[i] == ':' && i > 1) ? i + 1 : 0;
-}
-
-/* The path part of scheme:[//authority]/path, without leading slashes. */
-static const char *api_uri_path(const char *after_scheme)
-{
-    const char *p = after_scheme;
-    if (p[0] == '/' && p[1] == '/') {
-        p += 2;
-        p += strcspn(p, "/");
-    }
-    return p;
-}
-
-/* A file URI's path, decoded; an encoded NUL is refused. */
-static int api_pct_decode(const char *in, sbuf *out, cerr *e)
-{
-    size_t before = out->len;
-    pct_decode(in, strlen(in), out, false);
-    if (memchr(sbuf_str(out) + before, '\0', out->len - before) != NULL)
-        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Invalid path");
-    return 0;
-}
-
-static int api_artifact_locate(const api_ctx *ctx, const char *uri, api_artifact_loc *loc,
-                               cerr *e)
-{
-    size_t sl = api_uri_scheme_len(uri);
-    if (sl == 0) {
-        sbuf_puts(&loc->root_buf, uri);
-    } else if (strncasecmp(uri, "mlflow-artifacts:", sl) == 0) {
-        const char *p = api_uri_path(uri + sl);
-        while (*p == '/')
-            p++;
-        loc->root = ctx->artifacts_destination;
-        sbuf_puts(&loc->base, p);
-        return 0;
-    } else if (strncasecmp(uri, "file:", sl) == 0) {
-        const char *p = uri + sl;
-        if (p[0] == '/' && p[1] == '/') {
-            const char *host = p + 2;
-            size_t hl = strcspn(host, "/");
-            if (hl != 0 && !(hl == 9 && strncasecmp(host, "localhost", 9) == 0))
-                return cerr_set(e, CERR_NOT_IMPLEMENTED,
-                                "Listing artifacts at '%s' (a remote file URI) is not supported",
-                                uri);
-            p = host + hl;
-        }
-        if (api_pct_decode(p, &loc->root_buf, e) < 0)
-            return -1;
-    } else {
-        return cerr_set(e, CERR_NOT_IMPLEMENTED,
-                        "Listing artifacts at '%s' is not supported by this server yet", uri);
-    }
-    loc->root = sbuf_str(&loc->root_buf);
-    return 0;
-}
 
 /* A folder that does not exist yet (no artifact logged) lists empty. */
 static bool api_root_exists(const char *root)
@@ -108,19 +35,18 @@ static bool api_root_exists(const char *root)
 static int api_artifacts_files(const api_ctx *ctx, const char *uri, const char *rel,
                                json_t **files, cerr *e)
 {
-    api_artifact_loc loc = {NULL, SBUF_INIT, SBUF_INIT};
+    artifacts_loc loc = ARTIFACTS_LOC_INIT;
     sbuf full = SBUF_INIT;
-    int rc = api_artifact_locate(ctx, uri, &loc, e);
+    int rc = artifacts_locate(ctx->artifacts_destination, uri, "Listing artifacts", &loc, e);
     if (rc == 0) {
         sbuf_printf(&full, "%s%s%s", sbuf_str(&loc.base), loc.base.len && rel[0] ? "/" : "", rel);
-        if (loc.root != ctx->artifacts_destination && !api_root_exists(loc.root))
+        if (!loc.proxied && !api_root_exists(loc.root))
             *files = json_array();
         else
             rc = artifacts_local_list(loc.root, sbuf_str(&full), rel, files, e);
     }
     sbuf_free(&full);
-    sbuf_free(&loc.root_buf);
-    sbuf_free(&loc.base);
+    artifacts_loc_free(&loc);
     return rc;
 }
 
