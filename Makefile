@@ -13,7 +13,8 @@
 
 CC      ?= cc
 # yaml-0.1: MLproject files and backend configs (src/jobs), mlruns import (src/cli).
-PKGS    := libmicrohttpd jansson sqlite3 libpq libcrypto yaml-0.1
+# libarchive: project archives (src/jobs/archive*.c), unpacked by the job service, packed by `cairn submit`.
+PKGS    := libmicrohttpd jansson sqlite3 libpq libcrypto yaml-0.1 libarchive
 BUILD   ?= build
 OPT     ?= -O2
 
