@@ -12,7 +12,9 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "../jobs/service.h"
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/sbuf.h"
@@ -21,11 +23,27 @@ typedef struct api_ctx {
     store *st;
     /* Local folder behind mlflow-artifacts:/ (--artifacts-destination). */
     const char *artifacts_destination;
+    /* The job service (api/jobs.c); NULL answers its endpoints with
+     * NOT_IMPLEMENTED. */
+    job_service *jobs;
 } api_ctx;
 
+/* A file part of a multipart/form-data request, saved by http/ in a
+ * temporary file that lives until the request is answered. */
+typedef struct api_file {
+    const char *field;    /* the form field's name */
+    const char *filename; /* as the client named it; may be "" */
+    const char *path;     /* the temporary file */
+    uint64_t size;
+} api_file;
+
 typedef struct api_request {
-    json_t *args;    /* never NULL: an empty object when nothing was sent */
+    json_t *args;    /* never NULL: an empty object when nothing was sent;
+                      * a form's text fields as strings (repeated: arrays),
+                      * a path parameter (api_route.param) as a string */
     size_t body_len; /* raw body size in bytes (MLflow limits log-batch by it) */
+    const api_file *files; /* form routes: the file parts, in order */
+    size_t nfiles;
 } api_request;
 
 /* Returns 0 with *out set to the response object (caller owns it),
@@ -35,16 +53,26 @@ typedef int (*api_handler)(const api_ctx *ctx, const api_request *req, json_t **
 /* A body produced piece by piece (a metric history of any length), so
  * that memory does not grow with the response. */
 typedef struct api_stream api_stream;
-/* Appends the next piece to out: 1 when more may follow, 0 at the end
- * (nothing appended), -1 on error. */
+struct api_stream {
+    /* Appends the next piece to out: 1 when more may follow, 0 at the end
+     * (nothing appended), API_STREAM_WAIT when nothing is ready yet (a log
+     * being followed: http/ asks again a little later, holding no thread),
+     * -1 on error. */
+    int (*next)(api_stream *s, sbuf *out, cerr *e);
+    void (*free)(api_stream *s);
+};
+#define API_STREAM_WAIT 2
 int api_stream_next(api_stream *s, sbuf *out, cerr *e);
+/* NULL is allowed. */
 void api_stream_free(api_stream *s);
 
 /* What a handler answers: exactly one of the three is set. */
 typedef struct api_result {
     json_t *json;       /* an object, encoded by http/ */
-    sbuf text;          /* or JSON text the handler wrote itself */
-    api_stream *stream; /* or a stream of JSON text */
+    sbuf text;          /* or text the handler wrote itself */
+    api_stream *stream; /* or a stream of text */
+    const char *content_type; /* of text and stream; NULL: application/json */
+    unsigned status;    /* 0: 200 */
 } api_result;
 
 /* A write to a run, parsed and checked, ready for the store: what
@@ -82,11 +110,21 @@ typedef struct api_route {
     api_handler_ex fn_ex;
     api_batch_prep prep; /* set when fn is api_batch_run over it: the write
                           * may then be queued without blocking (http/) */
+    /* Cairn's own routes (api_route_find_url) only: */
+    bool form;           /* the body is multipart/form-data */
+    const char *param;   /* path ends in '/': the rest of the URL is this arg */
 } api_route;
 
 /* Looks up a route. When none matches, *path_known tells whether the path
  * exists with another method (so http/ can answer 405, as Flask does). */
 const api_route *api_route_find(const char *method, const char *path, bool *path_known);
+
+/* Cairn's endpoints beyond MLflow's (jobs under /api/2.0/cairn/ and
+ * /ajax-api/2.0/cairn/, and the submission APIs of the systems Cairn
+ * replaces, docs/JOBS.md), by full URL path. *param is where a path
+ * parameter starts in url, or NULL. */
+const api_route *api_route_find_url(const char *method, const char *url, bool *path_known,
+                                    const char **param);
 
 /* Runs a route's handler on a request the way MLflow's parse_dict would see
  * it: numeric experiment_id / experiment_ids are turned into strings first
@@ -130,6 +168,18 @@ int api_metrics_get_history(const api_ctx *, const api_request *, json_t **, cer
 int api_metrics_get_history_ex(const api_ctx *, const api_request *, api_result *, cerr *);
 int api_metrics_get_history_bulk_interval(const api_ctx *, const api_request *, api_result *,
                                           cerr *);
+/* Jobs (api/jobs.c) and the compatible submission APIs (api/compat.c). */
+int api_jobs_submit(const api_ctx *, const api_request *, api_result *, cerr *);
+int api_jobs_get(const api_ctx *, const api_request *, api_result *, cerr *);
+int api_jobs_list(const api_ctx *, const api_request *, api_result *, cerr *);
+int api_jobs_cancel(const api_ctx *, const api_request *, api_result *, cerr *);
+int api_jobs_logs(const api_ctx *, const api_request *, api_result *, cerr *);
+int api_compat_compute_backend_submit(const api_ctx *, const api_request *, api_result *, cerr *);
+int api_compat_new_task(const api_ctx *, const api_request *, api_result *, cerr *);
+int api_compat_tasks(const api_ctx *, const api_request *, api_result *, cerr *);
+int api_compat_task(const api_ctx *, const api_request *, api_result *, cerr *);
+int api_compat_job_status(const api_ctx *, const api_request *, api_result *, cerr *);
+
 /* artifacts/list: implemented in api/artifacts.c over artifacts/. */
 int api_artifacts_list(const api_ctx *, const api_request *, json_t **, cerr *);
 

@@ -14,14 +14,16 @@
 #define MAX_RUNS_GET_METRIC_HISTORY_BULK 100
 #define MAX_RESULTS_PER_RUN 2500
 
-struct api_stream {
+typedef struct api_history_stream {
+    api_stream base;
     store_history *h;
     int state; /* 0: the first page is pending, 1: more pages, 2: done */
     sbuf first; /* the first page, read before answering */
-};
+} api_history_stream;
 
-int api_stream_next(api_stream *s, sbuf *out, cerr *e)
+static int api_history_next(api_stream *base, sbuf *out, cerr *e)
 {
+    api_history_stream *s = (api_history_stream *)base;
     switch (s->state) {
     case 0:
         sbuf_puts(out, "{\"metrics\":[");
@@ -44,10 +46,9 @@ int api_stream_next(api_stream *s, sbuf *out, cerr *e)
     }
 }
 
-void api_stream_free(api_stream *s)
+static void api_history_free(api_stream *base)
 {
-    if (s == NULL)
-        return;
+    api_history_stream *s = (api_history_stream *)base;
     store_history_close(s->h);
     sbuf_free(&s->first);
     free(s);
@@ -62,22 +63,23 @@ int api_metrics_get_history_ex(const api_ctx *ctx, const api_request *req, api_r
     if (h.has_max || (h.token && h.token[0]))
         return api_metrics_get_history(ctx, req, &res->json, e);
 
-    api_stream *s = calloc(1, sizeof *s);
+    api_history_stream *s = calloc(1, sizeof *s);
     if (s == NULL)
         abort();
+    s->base = (api_stream){api_history_next, api_history_free};
     /* The first page is read now, so an error still gets its own status
      * and an empty history answers {} as MLflow's does. */
     int n = store_history_open(ctx->st, h.run_id, h.key, &s->h, e);
     if (n == 0)
         n = store_history_next(s->h, &s->first, e);
     if (n <= 0) {
-        api_stream_free(s);
+        api_history_free(&s->base);
         if (n < 0)
             return -1;
         res->json = json_object();
         return 0;
     }
-    res->stream = s;
+    res->stream = &s->base;
     return 0;
 }
 

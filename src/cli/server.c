@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "../http/http.h"
+#include "../jobs/service.h"
 #include "../store/store.h"
 #include "../util/misc.h"
 #include "../util/sbuf.h"
@@ -27,7 +28,18 @@
 /* malloc arenas for the whole server (see cli_server_run). */
 #define CLI_SERVER_ARENAS 4
 
-enum { OPT_HOST, OPT_PORT, OPT_STORE, OPT_DEST, OPT_ROOT, OPT_WORKERS, OPT_LOG, OPT_COUNT };
+enum {
+    OPT_HOST,
+    OPT_PORT,
+    OPT_STORE,
+    OPT_DEST,
+    OPT_ROOT,
+    OPT_WORKERS,
+    OPT_LOG,
+    OPT_JOBS_DIR,
+    OPT_PUBLIC_URL,
+    OPT_COUNT
+};
 
 typedef struct {
     const char *flag;   /* long option */
@@ -54,6 +66,10 @@ static const cli_opt cli_server_opts[OPT_COUNT] = {
                      "HTTP worker threads (1..1024)."},
     [OPT_LOG] = {"log-level", 0, "LOG_LEVEL", false, "info", "LEVEL",
                  "debug, info, warn or error."},
+    [OPT_JOBS_DIR] = {"jobs-dir", 0, "JOBS_DIR", false, "./cairn-jobs", "DIR",
+                      "Job directories (projects, outputs); shared with the compute nodes."},
+    [OPT_PUBLIC_URL] = {"public-url", 0, "PUBLIC_URL", false, "auto", "URL",
+                        "MLFLOW_TRACKING_URI given to jobs; auto: http://HOST:PORT."},
 };
 
 enum { OPT_HELP = OPT_COUNT, OPT_SERVE_ARTIFACTS };
@@ -217,6 +233,30 @@ static char *cli_redact_uri(const char *uri)
     return sbuf_detach(&b);
 }
 
+/* CAIRN_JOBS_POLL_MS: the job monitor's period (0: the default). */
+static int cli_jobs_poll_ms(void)
+{
+    const char *v = getenv("CAIRN_JOBS_POLL_MS");
+    unsigned ms;
+    return v && cli_parse_uint(v, 10, 3600000, &ms) ? (int)ms : 0;
+}
+
+/* What jobs get as MLFLOW_TRACKING_URI: --public-url, or this server's
+ * address (loopback when it listens on every interface). */
+static void cli_jobs_tracking_uri(job_service *jobs, const char *host, unsigned port,
+                                  const char *public_url)
+{
+    sbuf u = SBUF_INIT;
+    if (strcmp(public_url, "auto") != 0)
+        sbuf_puts(&u, public_url);
+    else if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+        sbuf_printf(&u, "http://127.0.0.1:%u", port);
+    else
+        sbuf_printf(&u, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host, port);
+    job_service_set_tracking_uri(jobs, sbuf_str(&u));
+    sbuf_free(&u);
+}
+
 static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned workers)
 {
     /* glibc gives each busy thread its own heap (up to 8 per core), and a
@@ -257,15 +297,27 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
         free(shown);
         return CLI_EXIT_FAIL;
     }
-    http_config cfg = {val[OPT_HOST], port, workers, {st, dest}};
-    http_server *srv = NULL;
-    if (http_server_start(&cfg, &srv, &e) < 0) {
-        fprintf(stderr, "cairn server: %s\n", e.msg);
+    job_service *jobs = NULL;
+    job_service_config jcfg = {st, val[OPT_JOBS_DIR], dest, cli_jobs_poll_ms()};
+    if (job_service_start(&jcfg, &jobs, &e) < 0) {
+        fprintf(stderr, "cairn server: cannot start the job service in '%s': %s\n",
+                val[OPT_JOBS_DIR], e.msg);
         store_close(st);
         free(dest);
         free(shown);
         return CLI_EXIT_FAIL;
     }
+    http_config cfg = {val[OPT_HOST], port, workers, {st, dest, jobs}};
+    http_server *srv = NULL;
+    if (http_server_start(&cfg, &srv, &e) < 0) {
+        fprintf(stderr, "cairn server: %s\n", e.msg);
+        job_service_stop(jobs);
+        store_close(st);
+        free(dest);
+        free(shown);
+        return CLI_EXIT_FAIL;
+    }
+    cli_jobs_tracking_uri(jobs, val[OPT_HOST], http_server_port(srv), val[OPT_PUBLIC_URL]);
     bool v6 = strchr(val[OPT_HOST], ':') != NULL;
     log_msg(LOG_INFO, "listening on http://%s%s%s:%u (workers %u, store %s, artifacts %s)",
             v6 ? "[" : "", val[OPT_HOST], v6 ? "]" : "", http_server_port(srv), workers,
@@ -274,6 +326,7 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
     int sig = cli_wait_signal(&set);
     log_msg(LOG_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
+    job_service_stop(jobs);
     store_close(st);
     free(dest);
     log_msg(LOG_INFO, "stopped");

@@ -25,12 +25,16 @@ typedef enum {
 
 /* A response computed away from the connection (on a pool thread), to be
  * queued by the connection's own thread: status, body (heap) and type. */
+typedef struct http_waker http_waker;
+typedef struct http_form http_form;
+
 typedef struct http_out {
     unsigned status;
     char *body;
     size_t len;
     const char *type;
     api_stream *stream; /* instead of body: sent with chunked encoding */
+    http_waker *waker;  /* parks the connection while the stream waits */
 } http_out;
 
 /* A unit of work for the handler pool; embedded in its owner. */
@@ -65,6 +69,9 @@ typedef struct http_req {
     http_out out;              /* HTTP_DONE: the answer to send */
     json_t *args;              /* the parsed request, kept while its write is queued */
     api_batch batch;           /* a run write queued without a thread (server.c) */
+    /* Cairn's routes (api_route_find_url): */
+    char *param;               /* the path parameter, or NULL */
+    http_form *form;           /* a form route's body, being read */
 } http_req;
 
 /* ---- request.c ---- */
@@ -120,6 +127,42 @@ int http_proxy_begin(const api_ctx *ctx, http_req *r, cerr *e);
 void http_proxy_data(http_req *r, const char *data, size_t n);
 /* Called once the whole request is in. */
 enum MHD_Result http_proxy_finish(const api_ctx *ctx, struct MHD_Connection *c, http_req *r);
+
+/* ---- wake.c: connections whose stream waits for data ---- */
+
+/* How long a waiting stream's connection stays parked, ms. */
+#define HTTP_WAKE_MS 250
+
+int http_waker_start(http_waker **out, cerr *e);
+/* Suspends c and resumes it after HTTP_WAKE_MS; false (nothing done) once
+ * the server is stopping: the stream should end then. */
+bool http_waker_park(http_waker *w, struct MHD_Connection *c);
+/* Resumes every parked connection and stops parking (server shutdown,
+ * before MHD stops). */
+void http_waker_quiesce(http_waker *w);
+void http_waker_free(http_waker *w);
+
+/* ---- form.c: multipart/form-data bodies ---- */
+
+/* Largest form body (bytes): mantik's 100 MiB upload limit. */
+#define HTTP_FORM_MAX_BODY (100u * 1024 * 1024)
+/* Text fields: at most this many, each at most this long. */
+#define HTTP_FORM_MAX_FIELDS 1024
+#define HTTP_FORM_MAX_FIELD (1u * 1024 * 1024)
+#define HTTP_FORM_MAX_FILES 16
+
+/* Starts reading a form body: multipart/form-data or
+ * application/x-www-form-urlencoded, else INVALID_PARAMETER_VALUE. File
+ * parts go to temporary files in tmpdir. */
+int http_form_begin(struct MHD_Connection *c, const char *tmpdir, http_form **out, cerr *e);
+/* A chunk of the body; -1 with e set once the form is refused (the rest
+ * of the body is then ignored). */
+int http_form_data(http_form *f, const char *data, size_t n, cerr *e);
+/* The parsed form: text fields as args (a new object), file parts in
+ * *files (owned by f). */
+int http_form_finish(http_form *f, json_t **args, const api_file **files, size_t *nfiles, cerr *e);
+/* Removes the temporary files and frees f. NULL is allowed. */
+void http_form_free(http_form *f);
 
 /* ---- pool.c: threads for handlers that may block ---- */
 

@@ -75,7 +75,7 @@ void http_out_json(http_out *o, unsigned status, json_t *obj)
         http_out_error(o, 500, "INTERNAL_ERROR", "Cannot encode the response");
         return;
     }
-    *o = (http_out){status, body, strlen(body), "application/json", NULL};
+    *o = (http_out){.status = status, .body = body, .len = strlen(body), .type = "application/json"};
 }
 
 void http_out_error(http_out *o, unsigned status, const char *code_name, const char *msg)
@@ -87,7 +87,7 @@ void http_out_error(http_out *o, unsigned status, const char *code_name, const c
     json_object_set_new(obj, "message", http_json_string(msg));
     char *body = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
-    *o = (http_out){status, body, body ? strlen(body) : 0, "application/json", NULL};
+    *o = (http_out){.status = status, .body = body, .len = body ? strlen(body) : 0, .type = "application/json"};
 }
 
 void http_out_cerr(http_out *o, const cerr *e)
@@ -97,16 +97,18 @@ void http_out_cerr(http_out *o, const cerr *e)
 
 void http_out_result(http_out *o, api_result *res)
 {
+    unsigned status = res->status ? res->status : MHD_HTTP_OK;
+    const char *type = res->content_type ? res->content_type : "application/json";
     if (res->json) {
-        http_out_json(o, MHD_HTTP_OK, res->json);
+        http_out_json(o, status, res->json);
         res->json = NULL;
     } else if (res->stream) {
-        *o = (http_out){.status = MHD_HTTP_OK, .type = "application/json", .stream = res->stream};
+        *o = (http_out){.status = status, .type = type, .stream = res->stream};
         res->stream = NULL;
     } else {
         size_t len = res->text.len;
         char *body = sbuf_detach(&res->text);
-        *o = (http_out){MHD_HTTP_OK, body, len, "application/json", NULL};
+        *o = (http_out){.status = status, .body = body, .len = len, .type = type};
     }
     api_result_free(res);
 }
@@ -117,6 +119,8 @@ typedef struct http_streaming {
     api_stream *stream;
     sbuf buf;
     size_t off;
+    struct MHD_Connection *c;
+    http_waker *waker;
 } http_streaming;
 
 static ssize_t http_stream_read(void *cls, uint64_t pos, char *out, size_t max)
@@ -137,6 +141,13 @@ static ssize_t http_stream_read(void *cls, uint64_t pos, char *out, size_t max)
         }
         if (rc == 0 && hs->buf.len == 0)
             return MHD_CONTENT_READER_END_OF_STREAM;
+        if (rc == API_STREAM_WAIT && hs->buf.len == 0) {
+            /* Nothing yet: park the connection (MHD would call again at
+             * once); a stopping server ends the stream instead. */
+            if (hs->waker && http_waker_park(hs->waker, hs->c))
+                return 0;
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
     }
     size_t n = hs->buf.len - hs->off < max ? hs->buf.len - hs->off : max;
     memcpy(out, hs->buf.data + hs->off, n);
@@ -158,6 +169,8 @@ static enum MHD_Result http_out_stream(struct MHD_Connection *c, http_out *o)
     if (hs == NULL)
         abort();
     hs->stream = o->stream;
+    hs->c = c;
+    hs->waker = o->waker;
     o->stream = NULL;
     struct MHD_Response *resp = MHD_create_response_from_callback(
         MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, http_stream_read, hs, http_stream_free);

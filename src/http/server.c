@@ -29,6 +29,7 @@
 struct http_server {
     struct MHD_Daemon *daemon;
     http_pool *pool;
+    http_waker *waker;
     api_ctx api;
     unsigned port;
 };
@@ -72,6 +73,13 @@ static void http_fail_method(http_req *r)
     /* Flask answers 405 here; the wording is werkzeug's. */
     http_fail(r, MHD_HTTP_METHOD_NOT_ALLOWED, "BAD_REQUEST",
               "The method is not allowed for the requested URL.");
+}
+
+static void http_fail_form_too_big(http_req *r)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "Upload exceeds the limit of %u bytes", HTTP_FORM_MAX_BODY);
+    http_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "INVALID_PARAMETER_VALUE", msg);
 }
 
 static void http_fail_too_big(http_req *r)
@@ -126,6 +134,44 @@ static void http_begin_api(struct MHD_Connection *c, const char *url, const char
     }
 }
 
+/* Where uploaded form files wait for their handler. */
+static const char *http_tmpdir(void)
+{
+    const char *t = getenv("TMPDIR");
+    return t && t[0] ? t : "/tmp";
+}
+
+/* Cairn's own routes (jobs, and the compatible submission APIs): false if
+ * url is none of them. */
+static bool http_begin_url(struct MHD_Connection *c, const char *url, const char *method,
+                           http_req *r)
+{
+    bool known = false;
+    const char *param = NULL;
+    const api_route *route = api_route_find_url(r->is_get ? "GET" : method, url, &known, &param);
+    if (route == NULL && !known)
+        return false;
+    r->kind = HTTP_API;
+    r->route = route;
+    cerr e;
+    cerr_clear(&e);
+    if (route == NULL) {
+        http_fail_method(r);
+    } else if (route->form) {
+        if (http_content_length(c) > (int64_t)HTTP_FORM_MAX_BODY)
+            http_fail_form_too_big(r);
+        else if (http_form_begin(c, http_tmpdir(), &r->form, &e) < 0)
+            http_fail_cerr(r, &e);
+    } else if (strcmp(method, "POST") == 0 && http_check_json_content_type(c, &e) < 0) {
+        http_fail_cerr(r, &e);
+    } else if (http_content_length(c) > (int64_t)CAIRN_MAX_JSON_BODY) {
+        http_fail_too_big(r);
+    }
+    if (param && (r->param = strdup(param)) == NULL)
+        abort();
+    return true;
+}
+
 /* First call: route the request and refuse what can be refused already. */
 static void http_begin(http_server *s, struct MHD_Connection *c, const char *url,
                        const char *method, http_req *r)
@@ -153,6 +199,8 @@ static void http_begin(http_server *s, struct MHD_Connection *c, const char *url
             http_fail_method(r);
         else if (http_proxy_begin(&s->api, r, &e) < 0)
             http_fail_cerr(r, &e);
+    } else if (http_begin_url(c, url, method, r)) {
+        /* routed */
     } else {
         sbuf m = SBUF_INIT;
         sbuf_printf(&m, "No endpoint at %.200s", url);
@@ -172,7 +220,13 @@ static bool http_has_body(struct MHD_Connection *c)
 static void http_data(http_req *r, const char *data, size_t n)
 {
     r->body_len += n;
-    if (r->kind == HTTP_API) {
+    if (r->form) {
+        cerr e;
+        if (r->body_len > HTTP_FORM_MAX_BODY)
+            http_fail_form_too_big(r);
+        else if (http_form_data(r->form, data, n, &e) < 0)
+            http_fail_cerr(r, &e);
+    } else if (r->kind == HTTP_API) {
         /* Keep at most the cap; past it, count and drop (answered 413). */
         if (r->body_len <= CAIRN_MAX_JSON_BODY)
             sbuf_append(&r->body, data, n);
@@ -188,9 +242,14 @@ static void http_api_exec(http_server *s, struct MHD_Connection *c, http_req *r,
 {
     cerr e;
     cerr_clear(&e);
-    api_request req = {NULL, (size_t)r->body_len};
-    /* MLflow: a GET with a query string reads it, anything else the body. */
-    if (!r->is_get || http_args_from_query(c, &req.args) == 0) {
+    api_request req = {NULL, (size_t)r->body_len, NULL, 0};
+    if (r->form) {
+        if (http_form_finish(r->form, &req.args, &req.files, &req.nfiles, &e) < 0) {
+            http_out_cerr(out, &e);
+            return;
+        }
+    } else if (!r->is_get || http_args_from_query(c, &req.args) == 0) {
+        /* MLflow: a GET with a query string reads it, anything else the body. */
         json_decref(req.args);
         req.args = NULL;
         if (http_args_from_body(sbuf_str(&r->body), r->body.len, &req.args, &e) < 0) {
@@ -198,6 +257,8 @@ static void http_api_exec(http_server *s, struct MHD_Connection *c, http_req *r,
             return;
         }
     }
+    if (r->param)
+        json_object_set_new(req.args, r->route->param, http_json_string(r->param));
     api_result res = {0};
     int rc = api_call_ex(r->route, &s->api, &req, &res, &e);
     json_decref(req.args);
@@ -209,6 +270,7 @@ static void http_api_exec(http_server *s, struct MHD_Connection *c, http_req *r,
     if (!res.json && !res.stream && res.text.len == 0)
         res.json = json_object();
     http_out_result(out, &res);
+    out->waker = s->waker;
 }
 
 /* On a pool thread, with the connection suspended. */
@@ -268,7 +330,7 @@ static enum MHD_Result http_batch_call(http_server *s, struct MHD_Connection *c,
 {
     cerr e;
     cerr_clear(&e);
-    api_request req = {NULL, (size_t)r->body_len};
+    api_request req = {NULL, (size_t)r->body_len, NULL, 0};
     if (http_args_from_body(sbuf_str(&r->body), r->body.len, &req.args, &e) == 0 &&
         r->route->prep(&req, &r->batch, &e) == 0) {
         r->args = req.args;
@@ -315,7 +377,7 @@ static enum MHD_Result http_api_call(http_server *s, struct MHD_Connection *c, h
 /* Last call: the whole request is in. */
 static enum MHD_Result http_finish(http_server *s, struct MHD_Connection *c, http_req *r)
 {
-    if (r->kind == HTTP_API && r->body_len > CAIRN_MAX_JSON_BODY)
+    if (r->kind == HTTP_API && !r->form && r->body_len > CAIRN_MAX_JSON_BODY)
         http_fail_too_big(r);
     if (r->kind == HTTP_API && r->fail_status == 0)
         return http_api_call(s, c, r);
@@ -377,6 +439,8 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         artifacts_upload_abort(r->upload);
     }
     free(r->rel);
+    free(r->param);
+    http_form_free(r->form);
     free(r->out.body);
     api_stream_free(r->out.stream);
     api_batch_free(&r->batch);
@@ -432,6 +496,11 @@ int http_server_start(const http_config *cfg, http_server **out, cerr *e)
         free(s);
         return -1;
     }
+    if (http_waker_start(&s->waker, e) < 0) {
+        http_pool_destroy(s->pool);
+        free(s);
+        return -1;
+    }
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -449,6 +518,8 @@ int http_server_start(const http_config *cfg, http_server **out, cerr *e)
         MHD_OPTION_END);
     if (s->daemon == NULL) {
         http_pool_destroy(s->pool);
+        http_waker_quiesce(s->waker);
+        http_waker_free(s->waker);
         free(s);
         return cerr_set(e, CERR_INTERNAL_ERROR,
                         "Cannot listen on %s port %u (address in use or not permitted?)",
@@ -469,7 +540,9 @@ void http_server_stop(http_server *s)
     /* Every suspended connection must be resumed before MHD closes them,
      * and no job may still hold a request MHD is about to free. */
     http_pool_drain(s->pool);
+    http_waker_quiesce(s->waker);
     MHD_stop_daemon(s->daemon);
     http_pool_destroy(s->pool);
+    http_waker_free(s->waker);
     free(s);
 }

@@ -225,7 +225,9 @@ static int unknown_entry(const mlproject *p, const char *entry, cerr *e)
     return rc;
 }
 
-/* An entry point that is a script: `python FILE` or `bash FILE`. */
+/* An entry point that is a script: `python3 FILE` or `bash FILE`. MLflow
+ * writes `python`, which Debian and most HPC systems only provide inside a
+ * virtual environment; `python3` is there in both. */
 static int script_command(const mlproject *p, const char *entry, sbuf *out, cerr *e)
 {
     cerr pe;
@@ -236,7 +238,7 @@ static int script_command(const mlproject *p, const char *entry, sbuf *out, cerr
     sbuf_free(&full);
     if (!ok)
         return unknown_entry(p, entry, e);
-    sbuf_puts(out, strcmp(entry + strlen(entry) - 3, ".py") == 0 ? "python " : "bash ");
+    sbuf_puts(out, strcmp(entry + strlen(entry) - 3, ".py") == 0 ? "python3 " : "bash ");
     shell_quote(out, entry);
     return 0;
 }

@@ -90,6 +90,9 @@ int store_schema_prepare(db_conn *c, const store_schema_sql *q, const char *arti
  * when a store opens, after the schema is created or verified. */
 int store_indexes_create(db_conn *c, cerr *e);
 
+/* Cairn's cairn_jobs table, if absent (store_jobs.c). */
+int store_jobs_schema(db_conn *c, cerr *e);
+
 /* Experiment 0 "Default" when there is no experiment (store_experiments.c). */
 int store_default_experiment(db_conn *c, const char *root, cerr *e);
 

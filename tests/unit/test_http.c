@@ -221,7 +221,7 @@ static int server_setup(void **state)
     assert_int_equal(symlink("..", p), 0);
     snprintf(p, sizeof p, "%s/root/in", f->dir);
     assert_int_equal(symlink("a", p), 0);
-    http_config cfg = {"127.0.0.1", 0, 2, {NULL, f->root}};
+    http_config cfg = {"127.0.0.1", 0, 2, {NULL, f->root, NULL}};
     cerr e;
     assert_int_equal(http_server_start(&cfg, &f->srv, &e), 0);
     f->port = http_server_port(f->srv);

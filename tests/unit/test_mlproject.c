@@ -288,7 +288,7 @@ static void test_fixture_full(void **state)
     mlproject_run_free(&r);
     /* a project with a file may still name one of its scripts */
     assert_int_equal(mlproject_resolve(p, "train.py", NULL, 0, &r, &e), 0);
-    assert_string_equal(r.command, "python train.py");
+    assert_string_equal(r.command, "python3 train.py");
     mlproject_run_free(&r);
     assert_int_equal(mlproject_resolve(p, "missing.py", NULL, 0, &r, &e), -1);
     assert_string_equal(e.msg, "entry point 'missing.py' not found in project 'full-example'; accepted: main, "
@@ -311,7 +311,7 @@ static void test_fixture_scripts(void **state)
     cerr e;
     const char *params[] = {"alpha=0.1", "name=a b"};
     assert_int_equal(mlproject_resolve(p, "train.py", params, 2, &r, &e), 0);
-    assert_string_equal(r.command, "python train.py --alpha 0.1 --name 'a b'");
+    assert_string_equal(r.command, "python3 train.py --alpha 0.1 --name 'a b'");
     assert_int_equal(r.nparams, 2);
     mlproject_run_free(&r);
     assert_int_equal(mlproject_resolve(p, "run.sh", NULL, 0, &r, &e), 0);

@@ -67,7 +67,8 @@ static char *dump_names(sqlite3 *db)
     sbuf out = SBUF_INIT;
     /* Cairn's own indexes (cairn_*) are checked apart: see below. */
     dump_query(db, &out, "SELECT type, name, tbl_name FROM sqlite_master "
-                         "WHERE name NOT LIKE 'cairn\\_%' ESCAPE '\\' ORDER BY type, name");
+                         "WHERE name NOT LIKE 'cairn\\_%' ESCAPE '\\' "
+                         "AND tbl_name NOT LIKE 'cairn\\_%' ESCAPE '\\' ORDER BY type, name");
     return sbuf_detach(&out);
 }
 
@@ -139,6 +140,8 @@ static void test_schema_matches_mlflow(void **state)
     dump_query(a, &rows, "SELECT m.name, i.name FROM sqlite_master m, pragma_index_info(m.name) i "
                          "WHERE m.name LIKE 'cairn\\_%' ESCAPE '\\' ORDER BY m.name, i.seqno");
     assert_string_equal(sbuf_str(&rows),
+                        "  cairn_jobs_state|state\n"
+                        "  cairn_jobs_submit|submit_time\n  cairn_jobs_submit|job_id\n"
                         "  cairn_latest_metrics_value|key\n  cairn_latest_metrics_value|value\n"
                         "  cairn_latest_metrics_value|is_nan\n"
                         "  cairn_latest_metrics_value|run_uuid\n"
@@ -147,6 +150,14 @@ static void test_schema_matches_mlflow(void **state)
                         "  cairn_metrics_history|value\n  cairn_metrics_history|is_nan\n"
                         "  cairn_runs_experiment|experiment_id\n"
                         "  cairn_runs_experiment|lifecycle_stage\n");
+    /* ... and Cairn's own table, cairn_jobs (store_jobs.c). */
+    sbuf_reset(&rows);
+    dump_query(a, &rows, "SELECT type, name, tbl_name FROM sqlite_master "
+                         "WHERE tbl_name LIKE 'cairn\\_%' ESCAPE '\\' ORDER BY type, name");
+    assert_string_equal(sbuf_str(&rows), "  index|cairn_jobs_state|cairn_jobs\n"
+                                         "  index|cairn_jobs_submit|cairn_jobs\n"
+                                         "  index|sqlite_autoindex_cairn_jobs_1|cairn_jobs\n"
+                                         "  table|cairn_jobs|cairn_jobs\n");
     sbuf_free(&rows);
     sqlite3_close(a);
     sqlite3_close(b);

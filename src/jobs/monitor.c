@@ -1,0 +1,251 @@
+/* monitor.c - the job service's life (start, stop) and its monitor: one
+ * thread that, every poll_ms, asks the backend of each job that has not
+ * ended for its state and moves the job's run along (launch.c's job_apply).
+ *
+ * The order is apply, then record: a server killed in between polls the
+ * job again after its restart and applies the same state once more, which
+ * job_apply makes harmless. A poll that fails (squeue unreachable for a
+ * moment) is logged and retried next round; it never ends a job. */
+#include "service_int.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "../util/misc.h"
+#include "backend.h"
+#include "launch.h"
+
+static const char *job_str(const json_t *job, const char *k)
+{
+    const char *v = json_string_value(json_object_get(job, k));
+    return v ? v : "";
+}
+
+static int job_backend_of(const json_t *job, backend_kind *k)
+{
+    const char *name = job_str(job, "backend");
+    for (backend_kind i = BACKEND_LOCAL; i <= BACKEND_KUBERNETES; i++)
+        if (strcmp(backend_kind_name(i), name) == 0) {
+            *k = i;
+            return 0;
+        }
+    return -1;
+}
+
+/* The fields that change with a new status. */
+static json_t *job_monitor_fields(const json_t *job, const job_status *now)
+{
+    json_t *f = json_pack("{s:s, s:s, s:s, s:i}", "state", job_state_name(now->state),
+                          "run_status", job_state_run_status(now->state), "reason", now->reason,
+                          "exit_code", now->exit_code);
+    int64_t t = time_now_ms();
+    if (now->state != JOB_PENDING && json_integer_value(json_object_get(job, "start_time")) == 0)
+        json_object_set_new(f, "start_time", json_integer(t));
+    if (job_state_terminal(now->state))
+        json_object_set_new(f, "end_time", json_integer(t));
+    return f;
+}
+
+static void job_monitor_one(job_service *s, const json_t *job)
+{
+    const char *id = job_str(job, "job_id"), *bid = job_str(job, "backend_job_id");
+    const char *workdir = job_str(job, "workdir");
+    backend_kind kind;
+    job_state prev;
+    job_status now;
+    cerr e;
+    cerr_clear(&e);
+    if (bid[0] == '\0' || job_backend_of(job, &kind) < 0 ||
+        job_state_parse(job_str(job, "state"), &prev) < 0)
+        return;
+    if (job_backend_poll(kind, bid, workdir, &now, &e) < 0) {
+        log_msg(LOG_WARN, "job %s: polling %s job %s: %s", id, backend_kind_name(kind), bid, e.msg);
+        return;
+    }
+    if (now.state == prev && strcmp(now.reason, job_str(job, "reason")) == 0 &&
+        now.exit_code == json_integer_value(json_object_get(job, "exit_code")))
+        return;
+    sbuf out = SBUF_INIT;
+    sbuf_printf(&out, "%s/output.log", workdir);
+    const char *run_id = job_str(job, "run_id");
+    if (run_id[0] && job_apply(&s->tracker, run_id, prev, &now, sbuf_str(&out), &e) < 0)
+        log_msg(LOG_WARN, "job %s: updating run %s: %s", id, run_id, e.msg);
+    else {
+        json_t *f = job_monitor_fields(job, &now);
+        if (store_job_update(s->st, id, f, &e) < 0)
+            log_msg(LOG_WARN, "job %s: recording %s: %s", id, job_state_name(now.state), e.msg);
+        else if (now.state != prev)
+            log_msg(LOG_INFO, "job %s (%s %s): %s%s%s", id, backend_kind_name(kind), bid,
+                    job_state_name(now.state), now.reason[0] ? ", " : "", now.reason);
+        json_decref(f);
+    }
+    sbuf_free(&out);
+}
+
+static json_t *job_monitor_active(job_service *s)
+{
+    store_job_query q = {NULL, NULL, true, 0, NULL};
+    json_t *jobs = NULL;
+    char *next = NULL;
+    cerr e;
+    if (store_job_list(s->st, &q, &jobs, &next, &e) < 0) {
+        log_msg(LOG_WARN, "job monitor: listing jobs: %s", e.msg);
+        return NULL;
+    }
+    free(next);
+    return jobs;
+}
+
+/* At start: a job recorded but never handed to its backend (the server
+ * stopped in between) will never be; say so. */
+static void job_monitor_orphans(job_service *s)
+{
+    json_t *jobs = job_monitor_active(s), *job;
+    size_t i;
+    json_array_foreach(jobs, i, job) {
+        if (job_str(job, "backend_job_id")[0] != '\0')
+            continue;
+        job_status lost = {JOB_LOST, -1, "the server stopped while the job was being submitted"};
+        cerr e;
+        const char *run_id = job_str(job, "run_id");
+        if (run_id[0])
+            job_apply(&s->tracker, run_id, JOB_PENDING, &lost, "", &e);
+        json_t *f = job_monitor_fields(job, &lost);
+        if (store_job_update(s->st, job_str(job, "job_id"), f, &e) < 0)
+            log_msg(LOG_WARN, "job %s: %s", job_str(job, "job_id"), e.msg);
+        json_decref(f);
+    }
+    json_decref(jobs);
+}
+
+static void *job_monitor_main(void *arg)
+{
+    job_service *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        json_t *jobs = job_monitor_active(s), *job;
+        size_t i;
+        json_array_foreach(jobs, i, job) job_monitor_one(s, job);
+        json_decref(jobs);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += s->poll_ms / 1000;
+        until.tv_nsec += (long)(s->poll_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&s->mu);
+        while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- the service's life ---- */
+
+static int job_service_mkdirs(const char *dir, cerr *e)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "jobs directory path too long");
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return cerr_set(e, CERR_INTERNAL_ERROR, "%s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        return cerr_set(e, CERR_INTERNAL_ERROR, "%s: %s", buf, strerror(errno));
+    return 0;
+}
+
+int job_service_start(const job_service_config *cfg, job_service **out, cerr *e)
+{
+    *out = NULL;
+    if (job_service_mkdirs(cfg->jobs_dir, e) < 0)
+        return -1;
+    char *abs = realpath(cfg->jobs_dir, NULL);
+    if (abs == NULL)
+        return cerr_set(e, CERR_INTERNAL_ERROR, "%s: %s", cfg->jobs_dir, strerror(errno));
+    job_service *s = calloc(1, sizeof *s);
+    s->st = cfg->st;
+    s->jobs_dir = abs;
+    s->artifacts_destination = strdup(cfg->artifacts_destination);
+    s->poll_ms = cfg->poll_ms > 0 ? cfg->poll_ms : JOB_SERVICE_POLL_MS;
+    s->tctx = (tracker_store_ctx){s->st, s->artifacts_destination};
+    s->tracker = tracker_store_make(&s->tctx);
+    s->tracking_uri = strdup("http://127.0.0.1:5000");
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    job_monitor_orphans(s);
+    if (pthread_create(&s->thread, NULL, job_monitor_main, s) != 0) {
+        job_service_stop(s);
+        return cerr_set(e, CERR_INTERNAL_ERROR, "cannot start the job monitor");
+    }
+    s->running = true;
+    *out = s;
+    return 0;
+}
+
+void job_service_stop(job_service *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->running)
+        pthread_join(s->thread, NULL);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s->tracking_uri);
+    free(s->artifacts_destination);
+    free(s->jobs_dir);
+    free(s);
+}
+
+void job_service_set_tracking_uri(job_service *s, const char *uri)
+{
+    pthread_mutex_lock(&s->mu);
+    free(s->tracking_uri);
+    s->tracking_uri = strdup(uri);
+    pthread_mutex_unlock(&s->mu);
+}
+
+char *job_service_tracking_uri(job_service *s)
+{
+    pthread_mutex_lock(&s->mu);
+    char *u = strdup(s->tracking_uri);
+    pthread_mutex_unlock(&s->mu);
+    return u;
+}
+
+static int job_service_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void job_service_rmtree(const char *dir)
+{
+    nftw(dir, job_service_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}

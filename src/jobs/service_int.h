@@ -1,0 +1,33 @@
+/* service_int.h - what service.c (submissions) and monitor.c (following
+ * jobs, and the service's life) share. Not for other modules. */
+#ifndef CAIRN_JOB_SERVICE_INT_H
+#define CAIRN_JOB_SERVICE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "service.h"
+#include "tracker.h"
+#include "tracker_store.h"
+
+struct job_service {
+    store *st;
+    char *jobs_dir;             /* absolute */
+    char *artifacts_destination;
+    int poll_ms;
+    tracker_store_ctx tctx;
+    job_tracker tracker;
+    pthread_mutex_t mu;         /* guards tracking_uri and stopping */
+    pthread_cond_t cv;
+    char *tracking_uri;
+    bool stopping;
+    bool running;               /* the monitor thread was started */
+    pthread_t thread;
+};
+
+/* A copy of the tracking URI (heap). */
+char *job_service_tracking_uri(job_service *s);
+/* Removes a job directory that was never recorded (best effort). */
+void job_service_rmtree(const char *dir);
+
+#endif

@@ -1,0 +1,107 @@
+/* tracker_store.c - the job tracker over the store: runs are created and
+ * updated in the server's own database, and a job's output is copied into
+ * the run's artifact folder on this machine (artifacts/locate.c decides
+ * where an artifact_uri lives). */
+#include "tracker_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../artifacts/local.h"
+#include "../artifacts/locate.h"
+#include "../util/sbuf.h"
+
+static int tracker_store_run_create(void *ctx, const char *experiment_id, const char *run_name,
+                                    const char *user, int64_t start_time, const store_kv *tags,
+                                    size_t ntags, char **run_id, cerr *e)
+{
+    tracker_store_ctx *c = ctx;
+    store_run_create_req req = {experiment_id, user, run_name, start_time, tags, ntags};
+    json_t *run = NULL;
+    *run_id = NULL;
+    if (store_run_create(c->st, &req, &run, e) < 0)
+        return -1;
+    const char *id = json_string_value(json_object_get(json_object_get(run, "info"), "run_id"));
+    *run_id = id ? strdup(id) : NULL;
+    json_decref(run);
+    if (*run_id == NULL)
+        return cerr_set(e, CERR_INTERNAL_ERROR, "the new run has no id");
+    return 0;
+}
+
+static int tracker_store_run_log(void *ctx, const char *run_id, const store_kv *params,
+                                 size_t nparams, const store_kv *tags, size_t ntags, cerr *e)
+{
+    tracker_store_ctx *c = ctx;
+    return store_run_log_batch(c->st, run_id, NULL, 0, params, nparams, tags, ntags, e);
+}
+
+static int tracker_store_run_status(void *ctx, const char *run_id, const char *status,
+                                    int64_t end_time, cerr *e)
+{
+    tracker_store_ctx *c = ctx;
+    json_t *info = NULL;
+    int rc = store_run_update(c->st, run_id, status, end_time ? &end_time : NULL, NULL, &info, e);
+    json_decref(info);
+    return rc;
+}
+
+/* Streams the file at fd into an upload. */
+static int tracker_store_copy(int fd, artifacts_upload *u, cerr *e)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return cerr_set(e, CERR_INTERNAL_ERROR, "reading the job's output: %s",
+                            strerror(errno));
+        if (n == 0)
+            return 0;
+        if (artifacts_upload_write(u, buf, (size_t)n, e) < 0)
+            return -1;
+    }
+}
+
+static int tracker_store_artifact_put(void *ctx, const char *run_id, const char *path,
+                                      const char *artifact_path, cerr *e)
+{
+    tracker_store_ctx *c = ctx;
+    char *uri = NULL;
+    artifacts_loc loc = ARTIFACTS_LOC_INIT;
+    sbuf rel = SBUF_INIT;
+    artifacts_upload *u = NULL;
+    int fd = -1;
+    int rc = store_run_artifact_uri(c->st, run_id, &uri, e);
+    if (rc == 0)
+        rc = artifacts_locate(c->artifacts_destination, uri, "Storing a job's output", &loc, e);
+    if (rc == 0) {
+        sbuf_printf(&rel, "%s%s%s", sbuf_str(&loc.base), loc.base.len ? "/" : "", artifact_path);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            rc = cerr_set(e, CERR_INTERNAL_ERROR, "%s: %s", path, strerror(errno));
+    }
+    if (rc == 0)
+        rc = artifacts_upload_begin(loc.root, sbuf_str(&rel), &u, e);
+    if (rc == 0 && (rc = tracker_store_copy(fd, u, e)) == 0)
+        rc = artifacts_upload_commit(u, e);
+    else
+        artifacts_upload_abort(u);
+    if (fd >= 0)
+        close(fd);
+    free(uri);
+    sbuf_free(&rel);
+    artifacts_loc_free(&loc);
+    return rc;
+}
+
+job_tracker tracker_store_make(tracker_store_ctx *c)
+{
+    job_tracker t = {c, tracker_store_run_create, tracker_store_run_log, tracker_store_run_status,
+                     tracker_store_artifact_put};
+    return t;
+}

@@ -1,0 +1,326 @@
+"""The job service end to end: projects submitted over HTTP to a real
+`cairn server`, run on the local backend and on the real single-node Slurm
+cluster, followed to the end, with their runs, outputs and states checked
+through the tracking API. Bad input (hostile archives, shell metacharacters
+in parameters, unknown entry points, malformed configs) is refused cleanly.
+
+The Slurm time-limit job takes 60-90 s (Slurm's smallest limit is a minute
+and it checks limits every 30 s): it is submitted first by a module fixture
+and checked by the last test."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import requests
+
+from jobs_util import (JOBS, MLFLOW, REPO_ROOT, Server, artifact, count_runs, get_job,
+                       get_run, mlproject, run_metrics, run_params, run_tags, submit, tar_gz,
+                       wait_end, wait_job, zip_bytes)
+
+BACKENDS = ["local", "slurm"]
+
+
+@pytest.fixture(scope="module")
+def srv(slurm):
+    """One server for the module; its jobs see the test cluster (SLURM_CONF)."""
+    os.environ["SLURM_CONF"] = slurm.conf
+    os.environ["CAIRN_JOBS_POLL_MS"] = "200"
+    tmp = tempfile.mkdtemp(prefix="cairn-jobs-")
+    s = Server(tmp).start()
+    yield s
+    problems = s.stop()
+    assert not problems, "\n".join(problems)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def timeout_job(srv):
+    """A Slurm job over its 1-minute limit, submitted before everything else."""
+    proj = tar_gz({"MLproject": mlproject("echo started; sleep 300")})
+    r = submit(srv.url, proj, config={"Backend": "slurm", "Resources": {"Runtime": "1m"}})
+    assert r.status_code == 200, r.text
+    return r.json()["job"]
+
+
+def test_timeout_job_is_submitted_first(timeout_job):
+    assert timeout_job["backend"] == "slurm"
+    assert timeout_job["state"] in ("PENDING", "RUNNING")
+
+
+def config(backend, **extra):
+    return dict({"Backend": backend}, **extra)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_project_finishes_with_its_params_and_output(srv, backend):
+    proj = tar_gz({"MLproject": mlproject(
+        "echo alpha={alpha} rounds={rounds}; echo to-stderr >&2",
+        {"alpha": "{type: float, default: 0.5}", "rounds": "{type: int, default: 3}"})})
+    r = submit(srv.url, proj, config=config(backend), param=["alpha=0.25"],
+               experiment_name=f"e2e-{backend}", run_name="first")
+    assert r.status_code == 200, r.text
+    job = r.json()["job"]
+    assert job["state"] in ("PENDING", "RUNNING") and job["run_id"] and job["backend_job_id"]
+    run = get_run(srv.url, job["run_id"])
+    assert run["info"]["status"] in ("SCHEDULED", "RUNNING", "FINISHED")
+    job = wait_end(srv.url, job["job_id"])
+    assert (job["state"], job["run_status"], job["exit_code"]) == ("COMPLETED", "FINISHED", 0)
+    run = get_run(srv.url, job["run_id"])
+    assert run["info"]["status"] == "FINISHED" and run["info"]["end_time"] > 0
+    assert run["info"]["run_name"] == "first"
+    assert run_params(run) == {"alpha": "0.25", "rounds": "3"}
+    tags = run_tags(run)
+    assert tags["mlflow.source.type"] == "PROJECT"
+    assert tags["mlflow.project.entryPoint"] == "main"
+    assert tags["mlflow.project.backend"] == backend
+    assert tags["cairn.job.id"] == job["job_id"]
+    out = artifact(srv.url, run, "cairn/output.log").decode()
+    assert "alpha=0.25 rounds=3" in out and "to-stderr" in out
+    # The job's logs through the API are the same bytes.
+    r = requests.get(srv.url + JOBS + "logs", params={"job_id": job["job_id"]}, timeout=60)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
+    assert r.text == out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_exit_3_ends_failed_with_its_output_stored(srv, backend):
+    proj = tar_gz({"MLproject": mlproject("echo about to fail; exit 3")})
+    r = submit(srv.url, proj, config=config(backend))
+    assert r.status_code == 200, r.text
+    job = wait_end(srv.url, r.json()["job"]["job_id"])
+    assert (job["state"], job["run_status"], job["exit_code"]) == ("FAILED", "FAILED", 3)
+    run = get_run(srv.url, job["run_id"])
+    assert run["info"]["status"] == "FAILED"
+    assert run_tags(run)["cairn.job.exit_code"] == "3"
+    assert "about to fail" in artifact(srv.url, run, "cairn/output.log").decode()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cancel_ends_killed_and_the_job_is_gone(srv, slurm, backend):
+    proj = tar_gz({"MLproject": mlproject("echo running; sleep 600 & wait")})
+    r = submit(srv.url, proj, config=config(backend))
+    assert r.status_code == 200, r.text
+    job = wait_job(srv.url, r.json()["job"]["job_id"], {"RUNNING"})
+    r = requests.post(srv.url + JOBS + "cancel", json={"job_id": job["job_id"]}, timeout=60)
+    assert r.status_code == 200, r.text
+    job = wait_end(srv.url, job["job_id"])
+    assert (job["state"], job["run_status"]) == ("CANCELLED", "KILLED")
+    assert get_run(srv.url, job["run_id"])["info"]["status"] == "KILLED"
+    if backend == "slurm":
+        assert not slurm.active(job["backend_job_id"])
+    else:
+        pid = int(job["backend_job_id"].split(":")[0])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+            time.sleep(0.1)
+        r = subprocess.run(["pgrep", "-f", "sleep 600"], capture_output=True, text=True)
+        assert r.stdout.strip() == "", "the job's process group outlived its cancel"
+    # Cancelling again answers the job as it is.
+    r = requests.post(srv.url + JOBS + "cancel", json={"job_id": job["job_id"]}, timeout=60)
+    assert r.status_code == 200 and r.json()["job"]["state"] == "CANCELLED"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_server_restart_loses_no_job(srv, backend, tmp_path):
+    """SIGKILL the server while a job runs, start another on the same data:
+    the job keeps running and the new server follows it to the end."""
+    s = Server(str(tmp_path)).start()
+    try:
+        proj = tar_gz({"MLproject": mlproject("echo before; sleep 6; echo after")})
+        r = submit(s.url, proj, config=config(backend))
+        assert r.status_code == 200, r.text
+        job = wait_job(s.url, r.json()["job"]["job_id"], {"RUNNING"})
+        s.kill()
+        s.start()
+        job = wait_end(s.url, job["job_id"])
+        assert (job["state"], job["run_status"]) == ("COMPLETED", "FINISHED")
+        run = get_run(s.url, job["run_id"])
+        assert run["info"]["status"] == "FINISHED"
+        out = artifact(s.url, run, "cairn/output.log").decode()
+        assert "before" in out and "after" in out
+    finally:
+        problems = s.stop()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shell_metacharacters_in_a_parameter_arrive_literally(srv, backend, tmp_path):
+    canary = tmp_path / "canary"
+    canary.write_text("still here")
+    hostile = f"'; rm -rf {canary} #"
+    proj = tar_gz({"MLproject": mlproject("printf '%s' {p} > got.txt; cat got.txt",
+                                          {"p": "{type: string}"})})
+    r = submit(srv.url, proj, config=config(backend), parameters=json.dumps({"p": hostile}))
+    assert r.status_code == 200, r.text
+    job = wait_end(srv.url, r.json()["job"]["job_id"])
+    assert job["state"] == "COMPLETED", job
+    run = get_run(srv.url, job["run_id"])
+    assert run_params(run)["p"] == hostile
+    assert artifact(srv.url, run, "cairn/output.log").decode() == hostile
+    assert canary.read_text() == "still here"
+
+
+def test_logs_follow_streams_until_the_job_ends(srv):
+    proj = tar_gz({"MLproject": mlproject("for i in 1 2 3 4 5; do echo line $i; sleep 0.3; done")})
+    r = submit(srv.url, proj)
+    assert r.status_code == 200, r.text
+    job_id = r.json()["job"]["job_id"]
+    with requests.get(srv.url + JOBS + "logs", params={"job_id": job_id, "follow": "true"},
+                      stream=True, timeout=120) as resp:
+        assert resp.status_code == 200
+        text = b"".join(resp.iter_content(None)).decode()
+    assert text == "".join(f"line {i}\n" for i in range(1, 6))
+    assert get_job(srv.url, job_id)["state"] == "COMPLETED"
+    # From an offset.
+    r = requests.get(srv.url + JOBS + "logs", params={"job_id": job_id, "offset": 7}, timeout=60)
+    assert r.text == text[7:]
+
+
+def test_list_and_get(srv):
+    r = requests.get(srv.url + JOBS + "list", params={"max_results": 2}, timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["jobs"]) == 2 and body["next_page_token"]
+    assert body["jobs"][0]["submit_time"] >= body["jobs"][1]["submit_time"]
+    assert "workdir" not in body["jobs"][0]
+    r = requests.get(srv.url + JOBS + "list", params={"page_token": body["next_page_token"]},
+                     timeout=60)
+    assert r.status_code == 200 and body["jobs"][0] not in r.json()["jobs"]
+    r = requests.get(srv.url + JOBS + "get", params={"job_id": "0" * 32}, timeout=60)
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    r = requests.get(srv.url + JOBS + "list", params={"max_results": 0}, timeout=60)
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+# ---- bad input: a clear MLflow error, no run, nothing written outside ----
+
+def assert_refused(resp, *fragments, status=400):
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert body["error_code"] == "INVALID_PARAMETER_VALUE", body
+    for f in fragments:
+        assert f in body["message"], body["message"]
+
+
+def test_unknown_entry_point_is_refused_without_a_run(srv):
+    before = count_runs(srv.url)
+    proj = tar_gz({"MLproject": mlproject("echo hi")})
+    assert_refused(submit(srv.url, proj, entry_point="nope"), "nope")
+    assert count_runs(srv.url) == before
+
+
+def test_bad_parameter_type_is_refused(srv):
+    proj = tar_gz({"MLproject": mlproject("echo {n}", {"n": "{type: int}"})})
+    assert_refused(submit(srv.url, proj, param=["n=three"]), "n")
+
+
+def test_malformed_config_is_refused(srv):
+    before = count_runs(srv.url)
+    proj = tar_gz({"MLproject": mlproject("echo hi")})
+    files = {"project": ("p.tar.gz", proj), "backend_config": ("c.json", "{\"Backend\": ")}
+    assert_refused(requests.post(srv.url + JOBS + "submit", files=files, timeout=60))
+    assert_refused(submit(srv.url, proj, config={"Resourcez": {}}), "Resources")
+    assert count_runs(srv.url) == before
+
+
+@pytest.mark.parametrize("name,data", [
+    ("dotdot", {"../escape.txt": "x", "MLproject": "name: t\n"}),
+    ("absolute", {"/tmp/cairn-escape-abs.txt": "x"}),
+])
+def test_hostile_archive_is_refused_and_writes_nothing_outside(srv, name, data):
+    before = count_runs(srv.url)
+    resp = submit(srv.url, tar_gz(data))
+    assert_refused(resp, "archive member")
+    assert count_runs(srv.url) == before
+    assert not os.path.exists("/tmp/cairn-escape-abs.txt")
+    jobs_dir = os.path.join(srv.tmpdir, "cairn-jobs")
+    assert not os.path.exists(os.path.join(jobs_dir, "escape.txt"))
+
+
+def test_garbage_instead_of_an_archive_is_refused(srv):
+    assert_refused(submit(srv.url, b"this is not an archive"))
+
+
+def test_submit_without_a_project_or_as_json_is_refused(srv):
+    r = requests.post(srv.url + JOBS + "submit", files={"x": ("a", b"b")}, timeout=60)
+    assert_refused(r, "project")
+    r = requests.post(srv.url + JOBS + "submit", json={"project": "x"}, timeout=60)
+    assert_refused(r, "multipart")
+
+
+def test_an_upload_over_100_mib_is_413_before_its_body_is_read(srv):
+    """Refused on its headers: the client never has to send the 101 MiB."""
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=60) as sock:
+        sock.sendall((f"POST {JOBS}submit HTTP/1.1\r\nHost: x\r\n"
+                      "Content-Type: multipart/form-data; boundary=b\r\n"
+                      f"Content-Length: {101 * 1024 * 1024}\r\n\r\n").encode())
+        reply = b""
+        while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), reply[:300]
+    assert json.loads(body[body.index(b"{"):body.rindex(b"}") + 1])["error_code"] == \
+        "INVALID_PARAMETER_VALUE"
+
+
+# ---- the submission APIs Cairn replaces ----
+
+def test_mantik_compute_backend_submit(srv):
+    cfg = {"Backend": "local", "Environment": {"GREETING": "hello"},
+           "Resources": {"Queue": "debug", "Runtime": "1h"}}
+    proj = zip_bytes({"MLproject": mlproject("echo $GREETING {lr}", {"lr": "{type: float}"}),
+                      "compute-backend-config.json": json.dumps(cfg)})
+    r = requests.post(srv.url + "/compute-backend/submit/0",
+                      files={"mlproject_zip": ("p.zip", proj)},
+                      data={"run_name": "mantik", "entry_point": "main",
+                            "mlflow_parameters": json.dumps({"lr": 0.1}),
+                            "compute_backend_config": "compute-backend-config.json",
+                            "unicore_user": "u", "unicore_password": "p"}, timeout=60)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["experiment_id"] == 0 and body["run_id"] and body["unicore_job_id"]
+    job = wait_end(srv.url, body["unicore_job_id"])
+    assert job["state"] == "COMPLETED" and job["source"] == "compute-backend"
+    run = get_run(srv.url, body["run_id"])
+    assert run["info"]["run_name"] == "mantik" and run_params(run) == {"lr": "0.1"}
+    assert artifact(srv.url, run, "cairn/output.log").decode() == "hello 0.1\n"
+
+
+def test_ml_task_manager_new_task(srv):
+    cfg = {"experiment_name": "tasks", "command": "train.py", "runner_location": "local",
+           "model_params": {"epochs": 2}}
+    files = [("files", ("config.json", json.dumps(cfg), "application/json")),
+             ("files", ("train.py", "import sys\nprint('args', sys.argv[1:])\n", "text/x-python"))]
+    r = requests.post(srv.url + "/new_task", files=files, timeout=60)
+    assert r.status_code == 200, r.text
+    task = r.json()
+    job = wait_end(srv.url, task["job_id"])
+    assert job["state"] == "COMPLETED", job
+    run = get_run(srv.url, task["run_id"])
+    assert "args ['--epochs', '2']" in artifact(srv.url, run, "cairn/output.log").decode()
+    r = requests.get(srv.url + f"/task/{task['task_id']}", timeout=60)
+    assert r.status_code == 200 and r.json()["status"] == "COMPLETED"
+    r = requests.get(srv.url + "/tasks", timeout=60)
+    assert task["task_id"] in [t["task_id"] for t in r.json()["tasks"]]
+    r = requests.get(srv.url + f"/job_status/{task['job_id']}", timeout=60)
+    assert r.status_code == 200 and r.json()["status"] == "COMPLETED"
+
+
+# ---- last: the time-limit job submitted first ----
+
+def test_zz_a_job_over_its_time_limit_ends_failed_with_reason_timeout(srv, timeout_job):
+    job = wait_end(srv.url, timeout_job["job_id"], timeout=300)
+    assert (job["state"], job["run_status"]) == ("TIMEOUT", "FAILED")
+    run = get_run(srv.url, job["run_id"])
+    assert run["info"]["status"] == "FAILED"
+    assert run_tags(run)["cairn.job.reason"] == "TIMEOUT"
+    assert "started" in artifact(srv.url, run, "cairn/output.log").decode()
