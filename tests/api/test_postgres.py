@@ -53,7 +53,24 @@ def start_refused(uri, tmp):
                           capture_output=True, text=True, timeout=60)
 
 
-CAIRN_INDEXES = [
+# Cairn's own table (store_jobs.c) and indexes, nothing else.
+CAIRN_OBJECTS = [
+    "CREATE TABLE public.cairn_jobs ( job_id character varying(32) NOT NULL, "
+    "experiment_id character varying(32) NOT NULL, "
+    "run_id character varying(32) DEFAULT ''::character varying NOT NULL, "
+    "run_name character varying(250) DEFAULT ''::character varying NOT NULL, "
+    "backend character varying(16) NOT NULL, "
+    "backend_job_id character varying(64) DEFAULT ''::character varying NOT NULL, "
+    "state character varying(20) NOT NULL, run_status character varying(20) NOT NULL, "
+    "reason text DEFAULT ''::text NOT NULL, exit_code integer DEFAULT '-1'::integer NOT NULL, "
+    "entry_point text DEFAULT ''::text NOT NULL, command text DEFAULT ''::text NOT NULL, "
+    "user_id character varying(256) DEFAULT ''::character varying NOT NULL, "
+    "source character varying(32) DEFAULT 'cairn'::character varying NOT NULL, "
+    "workdir text NOT NULL, submit_time bigint NOT NULL, start_time bigint DEFAULT 0 NOT NULL, "
+    "end_time bigint DEFAULT 0 NOT NULL )",
+    "ALTER TABLE ONLY public.cairn_jobs ADD CONSTRAINT cairn_jobs_pkey PRIMARY KEY (job_id)",
+    "CREATE INDEX cairn_jobs_state ON public.cairn_jobs USING btree (state)",
+    "CREATE INDEX cairn_jobs_submit ON public.cairn_jobs USING btree (submit_time, job_id)",
     "CREATE INDEX cairn_latest_metrics_value ON public.latest_metrics USING btree "
     "(key, value, is_nan, run_uuid)",
     "CREATE INDEX cairn_metrics_history ON public.metrics USING btree "
@@ -68,9 +85,9 @@ def test_schema_is_mlflows(server_factory):
     with open(REFERENCE) as f:
         want = dump_statements(f.read())
     got = dump_statements(pg_dump(srv.pg_database))
-    # MLflow's schema exactly, plus Cairn's own (cairn_*) indexes only.
+    # MLflow's schema exactly, plus Cairn's own (cairn_*) objects only.
     ours = [s for s in got if "cairn_" in s]
-    assert ours == CAIRN_INDEXES
+    assert ours == CAIRN_OBJECTS
     assert [s for s in got if "cairn_" not in s] == want
     assert psql("SELECT version_num FROM alembic_version", srv.pg_database).split() == [REVISION]
     # Experiment 0 with an explicit id; new ids come from the sequence.
@@ -95,7 +112,8 @@ def test_columns_types_and_nullability_match_reference(server_factory):
                 want.add((table, m.group(1), m.group(2), "NO" if m.group(4) else "YES"))
     got = set()
     out = psql("SELECT table_name, column_name, data_type, character_maximum_length, is_nullable "
-               "FROM information_schema.columns WHERE table_schema = 'public'", srv.pg_database)
+               "FROM information_schema.columns WHERE table_schema = 'public' "
+               "AND table_name NOT LIKE 'cairn\\_%'", srv.pg_database)
     for row in out.splitlines():
         table, col, typ, length, nullable = row.split("|")
         got.add((table, col, f"{typ}({length})" if length else typ, nullable))

@@ -1,7 +1,8 @@
-"""Helpers for the job-service end-to-end tests: a real `cairn server` (the
-API suite's Server class, loaded from tests/api/conftest.py so both suites
-start servers the same way), projects written on the fly, archives, and
-waiting for a job to reach a state."""
+"""Helpers for the job-service tests (tests/api/test_jobs.py on the local
+backend, tests/e2e/test_jobs_slurm.py on Slurm): the API suite's Server
+class (loaded from tests/api/conftest.py, so both suites start servers the
+same way), projects written on the fly, archives, and waiting for a job to
+reach a state."""
 
 import importlib.util
 import io
@@ -16,8 +17,8 @@ import requests
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 
-_spec = importlib.util.spec_from_file_location(
-    "cairn_api_conftest", os.path.join(REPO_ROOT, "tests", "api", "conftest.py"))
+_spec = importlib.util.spec_from_file_location("cairn_api_conftest",
+                                               os.path.join(HERE, "conftest.py"))
 api_conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(api_conftest)
 Server = api_conftest.Server

@@ -1,0 +1,171 @@
+"""The job service end to end on the real single-node Slurm cluster:
+projects submitted over HTTP to a real `cairn server`, run by sbatch,
+followed through squeue/sacct to the end, with their runs, outputs and
+states checked through the tracking API: finished, exit 3, cancelled (and
+gone from Slurm), over the time limit, a server killed mid-job, shell
+metacharacters in a parameter. The same on the local backend, and the bad
+input cases, are tests/api/test_jobs.py.
+
+The Slurm time-limit job takes 60-90 s (Slurm's smallest limit is a minute
+and it checks limits every 30 s): it is submitted first by a module fixture
+and checked by the last test."""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import pytest
+import requests
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
+from jobs_util import (Server, artifact, get_run, mlproject, run_params, run_tags, submit,
+                       tar_gz, wait_end, wait_job)  # noqa: E402
+
+BACKENDS = ["slurm"]
+
+
+@pytest.fixture(scope="module")
+def srv(slurm):
+    """One server for the module; its jobs see the test cluster (SLURM_CONF)."""
+    os.environ["SLURM_CONF"] = slurm.conf
+    os.environ["CAIRN_JOBS_POLL_MS"] = "200"
+    tmp = tempfile.mkdtemp(prefix="cairn-jobs-")
+    s = Server(tmp).start()
+    yield s
+    problems = s.stop()
+    assert not problems, "\n".join(problems)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def timeout_job(srv):
+    """A Slurm job over its 1-minute limit, submitted before everything else."""
+    proj = tar_gz({"MLproject": mlproject("echo started; sleep 300")})
+    r = submit(srv.url, proj, config={"Backend": "slurm", "Resources": {"Runtime": "1m"}})
+    assert r.status_code == 200, r.text
+    return r.json()["job"]
+
+
+def test_timeout_job_is_submitted_first(timeout_job):
+    assert timeout_job["backend"] == "slurm"
+    assert timeout_job["state"] in ("PENDING", "RUNNING")
+
+
+def config(backend, **extra):
+    return dict({"Backend": backend}, **extra)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_project_finishes_with_its_params_and_output(srv, backend):
+    proj = tar_gz({"MLproject": mlproject(
+        "echo alpha={alpha} rounds={rounds}; echo to-stderr >&2",
+        {"alpha": "{type: float, default: 0.5}", "rounds": "{type: int, default: 3}"})})
+    r = submit(srv.url, proj, config=config(backend), param=["alpha=0.25"],
+               experiment_name=f"e2e-{backend}", run_name="first")
+    assert r.status_code == 200, r.text
+    job = r.json()["job"]
+    assert job["state"] in ("PENDING", "RUNNING") and job["run_id"] and job["backend_job_id"]
+    run = get_run(srv.url, job["run_id"])
+    assert run["info"]["status"] in ("SCHEDULED", "RUNNING", "FINISHED")
+    job = wait_end(srv.url, job["job_id"])
+    assert (job["state"], job["run_status"], job["exit_code"]) == ("COMPLETED", "FINISHED", 0)
+    run = get_run(srv.url, job["run_id"])
+    assert run["info"]["status"] == "FINISHED" and run["info"]["end_time"] > 0
+    assert run["info"]["run_name"] == "first"
+    assert run_params(run) == {"alpha": "0.25", "rounds": "3"}
+    tags = run_tags(run)
+    assert tags["mlflow.source.type"] == "PROJECT"
+    assert tags["mlflow.project.entryPoint"] == "main"
+    assert tags["mlflow.project.backend"] == backend
+    assert tags["cairn.job.id"] == job["job_id"]
+    out = artifact(srv.url, run, "cairn/output.log").decode()
+    assert "alpha=0.25 rounds=3" in out and "to-stderr" in out
+    # The job's logs through the API are the same bytes.
+    r = requests.get(srv.url + JOBS + "logs", params={"job_id": job["job_id"]}, timeout=60)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
+    assert r.text == out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_exit_3_ends_failed_with_its_output_stored(srv, backend):
+    proj = tar_gz({"MLproject": mlproject("echo about to fail; exit 3")})
+    r = submit(srv.url, proj, config=config(backend))
+    assert r.status_code == 200, r.text
+    job = wait_end(srv.url, r.json()["job"]["job_id"])
+    assert (job["state"], job["run_status"], job["exit_code"]) == ("FAILED", "FAILED", 3)
+    run = get_run(srv.url, job["run_id"])
+    assert run["info"]["status"] == "FAILED"
+    assert run_tags(run)["cairn.job.exit_code"] == "3"
+    assert "about to fail" in artifact(srv.url, run, "cairn/output.log").decode()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cancel_ends_killed_and_the_job_is_gone(srv, slurm, backend):
+    proj = tar_gz({"MLproject": mlproject("echo running; sleep 600 & wait")})
+    r = submit(srv.url, proj, config=config(backend))
+    assert r.status_code == 200, r.text
+    job = wait_job(srv.url, r.json()["job"]["job_id"], {"RUNNING"})
+    r = requests.post(srv.url + JOBS + "cancel", json={"job_id": job["job_id"]}, timeout=60)
+    assert r.status_code == 200, r.text
+    job = wait_end(srv.url, job["job_id"])
+    assert (job["state"], job["run_status"]) == ("CANCELLED", "KILLED")
+    assert get_run(srv.url, job["run_id"])["info"]["status"] == "KILLED"
+    assert not slurm.active(job["backend_job_id"])
+    assert slurm.wait_final(job["backend_job_id"])[0].startswith("CANCELLED")
+    # Cancelling again answers the job as it is.
+    r = requests.post(srv.url + JOBS + "cancel", json={"job_id": job["job_id"]}, timeout=60)
+    assert r.status_code == 200 and r.json()["job"]["state"] == "CANCELLED"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_server_restart_loses_no_job(srv, backend, tmp_path):
+    """SIGKILL the server while a job runs, start another on the same data:
+    the job keeps running and the new server follows it to the end."""
+    s = Server(str(tmp_path)).start()
+    try:
+        proj = tar_gz({"MLproject": mlproject("echo before; sleep 6; echo after")})
+        r = submit(s.url, proj, config=config(backend))
+        assert r.status_code == 200, r.text
+        job = wait_job(s.url, r.json()["job"]["job_id"], {"RUNNING"})
+        s.kill()
+        s.start()
+        job = wait_end(s.url, job["job_id"])
+        assert (job["state"], job["run_status"]) == ("COMPLETED", "FINISHED")
+        run = get_run(s.url, job["run_id"])
+        assert run["info"]["status"] == "FINISHED"
+        out = artifact(s.url, run, "cairn/output.log").decode()
+        assert "before" in out and "after" in out
+    finally:
+        problems = s.stop()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shell_metacharacters_in_a_parameter_arrive_literally(srv, backend, tmp_path):
+    canary = tmp_path / "canary"
+    canary.write_text("still here")
+    hostile = f"'; rm -rf {canary} #"
+    proj = tar_gz({"MLproject": mlproject("printf '%s' {p} > got.txt; cat got.txt",
+                                          {"p": "{type: string}"})})
+    r = submit(srv.url, proj, config=config(backend), parameters=json.dumps({"p": hostile}))
+    assert r.status_code == 200, r.text
+    job = wait_end(srv.url, r.json()["job"]["job_id"])
+    assert job["state"] == "COMPLETED", job
+    run = get_run(srv.url, job["run_id"])
+    assert run_params(run)["p"] == hostile
+    assert artifact(srv.url, run, "cairn/output.log").decode() == hostile
+    assert canary.read_text() == "still here"
+
+
+# ---- last: the time-limit job submitted first ----
+
+def test_zz_a_job_over_its_time_limit_ends_failed_with_reason_timeout(srv, timeout_job):
+    job = wait_end(srv.url, timeout_job["job_id"], timeout=300)
+    assert (job["state"], job["run_status"]) == ("TIMEOUT", "FAILED")
+    run = get_run(srv.url, job["run_id"])
+    assert run["info"]["status"] == "FAILED"
+    assert run_tags(run)["cairn.job.reason"] == "TIMEOUT"
+    assert "started" in artifact(srv.url, run, "cairn/output.log").decode()
