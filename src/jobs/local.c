@@ -78,22 +78,33 @@ static const char watch_text[] =
     "cairn_j=$!\n"
     "echo \"$cairn_j\" >\"$cairn_w/job.pgid.tmp\" && mv -f \"$cairn_w/job.pgid.tmp\" \"$cairn_w/job.pgid\"\n"
     "cairn_stop() {\n"
-    "    kill -TERM -- \"-$cairn_j\" 2>/dev/null\n"
-    "    setsid /bin/sh -c 'sleep \"$1\"; kill -KILL -- \"-$2\" 2>/dev/null' sh \"$cairn_grace\" \"$cairn_j\" \\\n"
+    "    kill -TERM \"-$cairn_j\" 2>/dev/null\n"
+    "    setsid /bin/sh -c 'sleep \"$1\"; kill -KILL \"-$2\" 2>/dev/null' sh \"$cairn_grace\" \"$cairn_j\" \\\n"
     "        </dev/null >/dev/null 2>&1 &\n"
     "}\n"
     "[ ! -e \"$cairn_w/job.cancel\" ] || cairn_stop\n"
     "cairn_t=\n"
     "if [ -n \"$cairn_runtime\" ]; then\n"
-    "    setsid /bin/sh -c 'sleep \"$1\"; : >\"$2/job.timeout\"; kill -TERM -- \"-$3\" 2>/dev/null;\n"
-    "        sleep \"$4\"; kill -KILL -- \"-$3\" 2>/dev/null' \\\n"
+    "    setsid /bin/sh -c 'sleep \"$1\"; : >\"$2/job.timeout\"; kill -TERM \"-$3\" 2>/dev/null;\n"
+    "        sleep \"$4\"; kill -KILL \"-$3\" 2>/dev/null' \\\n"
     "        sh \"$cairn_runtime\" \"$cairn_w\" \"$cairn_j\" \"$cairn_grace\" </dev/null >/dev/null 2>&1 &\n"
     "    cairn_t=$!\n"
     "fi\n"
-    "wait \"$cairn_j\"\n"
+    "# dash reports a job killed by a signal (\"Terminated\"); say why instead.\n"
+    "wait \"$cairn_j\" 2>/dev/null\n"
     "cairn_rc=$?\n"
+    "if [ -e \"$cairn_w/job.timeout\" ]; then\n"
+    "    echo \"cairn: the job ran over its Runtime of $cairn_runtime s\" >&2\n"
+    "elif [ -e \"$cairn_w/job.cancel\" ]; then\n"
+    "    echo 'cairn: the job was cancelled' >&2\n"
+    "fi\n"
     "# The timer goes unless it fired: then its SIGKILL is still due.\n"
-    "[ -z \"$cairn_t\" ] || [ -e \"$cairn_w/job.timeout\" ] || kill -- \"-$cairn_t\" 2>/dev/null\n"
+    "[ -z \"$cairn_t\" ] || [ -e \"$cairn_w/job.timeout\" ] || kill -TERM \"-$cairn_t\" 2>/dev/null\n"
+    "# What the job left running ends with it, as on Slurm.\n"
+    "if [ ! -e \"$cairn_w/job.cancel\" ] && [ ! -e \"$cairn_w/job.timeout\" ] &&\n"
+    "    kill -0 \"-$cairn_j\" 2>/dev/null; then\n"
+    "    cairn_stop\n"
+    "fi\n"
     "echo \"$cairn_rc\" >\"$cairn_w/job.status.tmp\" && sync \"$cairn_w/job.status.tmp\" 2>/dev/null\n"
     "mv -f \"$cairn_w/job.status.tmp\" \"$cairn_w/job.status\"\n";
 
@@ -369,7 +380,7 @@ static int stop_group(long pgid, cerr *e)
     char grace[16], group[32];
     snprintf(grace, sizeof grace, "%d", LOCAL_KILL_GRACE_S);
     snprintf(group, sizeof group, "-%ld", pgid);
-    char *argv[] = {"sh", "-c", "(sleep \"$1\"; kill -KILL -- \"$2\") >/dev/null 2>&1 &", "sh",
+    char *argv[] = {"sh", "-c", "(sleep \"$1\"; kill -KILL \"$2\") >/dev/null 2>&1 &", "sh",
                     grace, group, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;

@@ -9,9 +9,10 @@
  *   `/bin/sh -c CMD` or wrapped in the container (container.c); then
  *   PostRunCommands (a failure is reported in the output, not in the
  *   status); exit with the command's status.
- * The pre- and post-run commands are the user's own shell lines and run in
- * the body's shell, so `source venv/bin/activate` or `cd` takes effect for
- * the command. Every other value is quoted with shell_quote, so a value like
+ * The pre- and post-run commands are the user's own shell lines. Pre-run
+ * commands run in the body's shell, so `source venv/bin/activate` or `cd`
+ * takes effect for the command; post-run commands each run in a subshell,
+ * so that not even an `exit` there changes the job's status. Every other value is quoted with shell_quote, so a value like
  * `'; rm -rf / #` arrives in the job as written.
  *
  * The command runs once, on the first node of the allocation, without srun:
@@ -98,7 +99,7 @@ static void put_post_run(sbuf *out, const backend_config *cfg)
 {
     for (size_t i = 0; i < cfg->npost_run; i++)
         sbuf_printf(out,
-                    "{\n%s\n} || echo \"cairn: PostRunCommands[%zu] failed with status $?\" >&2\n",
+                    "(\n%s\n) || echo \"cairn: PostRunCommands[%zu] failed with status $?\" >&2\n",
                     cfg->post_run[i], i + 1);
 }
 

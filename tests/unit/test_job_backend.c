@@ -231,7 +231,7 @@ static void test_full_script(void **state)
         "$cairn_rc\" >&2; exit \"$cairn_rc\"; }\n"
         "apptainer exec --nv /scratch/images/wine.sif /bin/sh -c 'python train.py --alpha 0.5'\n"
         "cairn_rc=$?\n"
-        "{\necho done\n} || echo \"cairn: PostRunCommands[1] failed with status $?\" >&2\n"
+        "(\necho done\n) || echo \"cairn: PostRunCommands[1] failed with status $?\" >&2\n"
         "exit \"$cairn_rc\"\n";
     assert_non_null(strstr(rest, tail));
     assert_string_equal(rest + strlen(rest) - strlen(tail), tail);
