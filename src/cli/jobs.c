@@ -97,12 +97,23 @@ static int to_stdout(void *arg, const char *data, size_t len)
     return 0;
 }
 
+/* A followed stream cut by the network is taken up again from the byte
+ * reached, unless this many attempts in a row bring nothing. */
+#define JOB_STREAM_TRIES 5
+
 int cli_job_output(cairn_client *c, const char *job_id, int follow, long long *offset, json_t **job)
 {
     *job = NULL;
-    for (;;) {
-        if (cairn_job_logs(c, job_id, *offset, follow, to_stdout, offset) < 0)
-            return cmd_fail();
+    for (int tries = 0;;) {
+        long long before = *offset;
+        if (cairn_job_logs(c, job_id, *offset, follow, to_stdout, offset) < 0) {
+            tries = *offset > before ? 1 : tries + 1;
+            if (!follow || cairn_error_last()->code != CAIRN_EUNREACHABLE || tries >= JOB_STREAM_TRIES)
+                return cmd_fail();
+            sleep_ms(JOB_STREAM_RETRY_MS);
+            continue;
+        }
+        tries = 0;
         if (!follow)
             return CLI_EXIT_OK;
         int r = job_fetch(c, job_id, job);

@@ -46,12 +46,18 @@ class Peer(FakeHandler):
             status, body = match[0][2], match[0][3]
             if len(match) > 1:
                 Peer.script.remove(match[0])
+        cut = isinstance(body, tuple)          # ("cut", text): the connection drops after text
+        if cut:
+            body = body[1]
         data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/plain" if isinstance(body, str) else "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(len(data) + (1000 if cut else 0)))
         self.end_headers()
         self.wfile.write(data)
+        if cut:
+            self.wfile.flush()
+            self.close_connection = True
 
     def do_POST(self):
         self._reply("POST", self.rfile.read(int(self.headers.get("Content-Length", 0))))
@@ -284,6 +290,22 @@ def test_follow_taken_up_again_after_a_break(peer):
     logs = [r["path"] for r in Peer.seen if "/logs" in r["path"]]
     assert logs == [f"/api/2.0/cairn/jobs/logs?job_id={JOB_ID}&offset=0&follow=true",
                     f"/api/2.0/cairn/jobs/logs?job_id={JOB_ID}&offset=9&follow=true"]
+
+
+def test_follow_survives_a_dropped_connection(peer):
+    Peer.script = [("GET", "/api/2.0/cairn/jobs/logs", 200, ("cut", "half ")),
+                   ("GET", "/api/2.0/cairn/jobs/logs", 200, "and the rest\n"),
+                   ("GET", "/api/2.0/cairn/jobs/get", 200, {"job": job("COMPLETED", "FINISHED")})]
+    p = cli(["jobs", "logs", JOB_ID, "--follow"], peer, check=0)
+    assert p.stdout == "half and the rest\n"
+    logs = [r["path"] for r in Peer.seen if "/logs" in r["path"]]
+    assert logs[-1] == f"/api/2.0/cairn/jobs/logs?job_id={JOB_ID}&offset=5&follow=true"
+    # Without --follow a broken transfer is an error at once.
+    Peer.seen = []
+    Peer.script = [("GET", "/api/2.0/cairn/jobs/logs", 200, ("cut", "half "))]
+    p = cli(["jobs", "logs", JOB_ID], peer)
+    assert p.returncode == 1 and p.stdout == "half " and "cairn: cannot reach" in p.stderr
+    assert len(Peer.seen) == 1
 
 
 def test_jobs_logs(peer):
