@@ -149,9 +149,10 @@ def test_submit_sends_the_project_and_settings(peer, tmp_path):
     cfg.write_text("Backend: slurm\nResources:\n  Queue: debug\n")
     Peer.script = [("POST", "/api/2.0/cairn/jobs/submit", 200, {"job": job()})]
     e = dict(peer, MLFLOW_TRACKING_TOKEN="s3cret", MLFLOW_TRACKING_INSECURE_TLS="false",
-             MLFLOW_TRACKING_USERNAME="u", MLFLOW_TRACKING_PASSWORD="pw", MLFLOW_RUN_ID="c" * 32,
-             MLFLOW_EXPERIMENT_ID="9", MLFLOW_S3_ENDPOINT_URL="http://s3:9000", MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING="true",
-             MLFLOW_AZURE_STORAGE_ACCESS_KEY="k", MLFLOW_GATEWAY_AUTH="x", MLFLOW_OPENAI_SECRET_SCOPE="y")
+             MLFLOW_TRACKING_USERNAME="u", MLFLOW_TRACKING_PASSWORD="pw-7d1e0c-hunter2", MLFLOW_RUN_ID="c" * 32,
+             MLFLOW_EXPERIMENT_ID="9", MLFLOW_S3_ENDPOINT_URL="http://s3:9000",
+             MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING="true", MLFLOW_AZURE_STORAGE_ACCESS_KEY="k",
+             MLFLOW_GATEWAY_AUTH="x", MLFLOW_OPENAI_SECRET_SCOPE="y")
     p = cli(["submit", str(proj), "-e", "train", "-P", "alpha=0.5", "-P", "n=-3", "--experiment-name", "wine",
              "--run-name", "r1", "--backend", "slurm", "--backend-config", str(cfg)], e, check=0)
     assert p.stdout == f"job_id: {JOB_ID}\nrun_id: {RUN_ID}\n"
@@ -169,6 +170,7 @@ def test_submit_sends_the_project_and_settings(peer, tmp_path):
     assert text(f, "git_commit") == head
     assert sorted(v.decode() for _, v in f["env"]) == ["MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING=true",
                                                        "MLFLOW_S3_ENDPOINT_URL=http://s3:9000"]
+    assert b"s3cret" not in req["body"] and b"MLFLOW_TRACKING" not in req["body"] and b"hunter2" not in req["body"]
     assert f["backend_config"][0][1] == cfg.read_bytes()
     ((name, data),) = f["project"]
     assert name.endswith(".tar.gz")
@@ -216,7 +218,8 @@ def test_submit_unreachable_and_local_errors(peer, tmp_path):
     p = cli(["submit", str(proj)], dict(peer, MLFLOW_TRACKING_URI="http://127.0.0.1:1"))
     assert p.returncode == 1 and p.stderr.startswith("cairn: cannot reach http://127.0.0.1:1")
     p = cli(["submit", str(tmp_path / "missing")], peer)
-    assert p.returncode == 1 and p.stderr == f"cairn: project directory {tmp_path / 'missing'}: No such file or directory\n"
+    assert p.returncode == 1
+    assert p.stderr == f"cairn: project directory {tmp_path / 'missing'}: No such file or directory\n"
     (tmp_path / "f").write_text("x")
     p = cli(["submit", str(tmp_path / "f")], peer)
     assert p.returncode == 1 and p.stderr.endswith(": not a directory\n")
