@@ -52,12 +52,18 @@ static void check_scratch(void)
     closedir(d);
 }
 
+static void remove_scratch(void)
+{
+    nftw(scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (scratch[0] == '\0') {
         strcpy(scratch, "/tmp/fuzz-archive-XXXXXX");
         if (mkdtemp(scratch) == NULL)
             abort();
+        atexit(remove_scratch);
         snprintf(dest, sizeof dest, "%s/dest", scratch);
         snprintf(arc, sizeof arc, "%s/in.archive", scratch);
     }

@@ -159,6 +159,42 @@ typedef struct {
 } cairn_sync_stats;
 CAIRN_EXTERN int cairn_spool_sync(cairn_client *c, const char *spool_dir, cairn_sync_stats *stats);
 
+/* Jobs: Cairn's job service (/api/2.0/cairn/jobs/, docs/JOBS.md), which runs
+ * an MLflow project on the server's local or Slurm backend as a tracked run.
+ * Results are the server's JSON: {"job": Job} or {"jobs": [Job...]}. These
+ * calls need a Cairn server and are never spooled. */
+typedef struct {
+    const char *project_path;         /* required: the project as a zip or tar archive file */
+    const char *backend_config_path;  /* JSON or YAML file (docs/BACKENDS.md); NULL: none */
+    const char *backend;              /* "local" or "slurm"; NULL: the config's, else local */
+    const char *entry_point;          /* NULL: "main" */
+    const char *parameters_json;      /* a JSON object as text, {"alpha": "0.5"}; NULL: none */
+    const char *experiment_id;        /* NULL: experiment_name, else experiment 0 */
+    const char *experiment_name;      /* created when missing */
+    const char *run_name;
+    const char *source_name;          /* mlflow.source.name; NULL: the archive's file name */
+    const char *git_commit;           /* mlflow.source.git.commit */
+    const char *const *env;           /* nenv "NAME=value" items for the job (MLFLOW_* only) */
+    size_t nenv;
+} cairn_job_submit_opts;
+
+CAIRN_EXTERN int cairn_job_submit(cairn_client *c, const cairn_job_submit_opts *opts, char **job_json);
+CAIRN_EXTERN int cairn_job_get(cairn_client *c, const char *job_id, char **job_json);
+/* experiment_id NULL: every experiment; active_only 1: jobs not yet ended;
+ * max_results 0: all (follows page tokens). Newest first. */
+CAIRN_EXTERN int cairn_job_list(cairn_client *c, const char *experiment_id, int active_only,
+                                int max_results, char **json_out);
+/* Asks the backend to stop the job; answers the job at once. */
+CAIRN_EXTERN int cairn_job_cancel(cairn_client *c, const char *job_id, char **job_json);
+/* The job's output (stdout and stderr) from byte offset, handed to write_cb
+ * as it arrives; with follow 1 the call returns when the job has ended and
+ * all its output is sent. write_cb returns 0 to go on, nonzero to stop (the
+ * call then returns CAIRN_EIO). The transfer has its own connection, so
+ * other calls on the client do not wait for it. */
+typedef int (*cairn_write_fn)(void *arg, const char *data, size_t len);
+CAIRN_EXTERN int cairn_job_logs(cairn_client *c, const char *job_id, int64_t offset, int follow,
+                                cairn_write_fn write_cb, void *arg);
+
 /* Raw request helpers for what the typed calls do not cover. path is below
  * /api/2.0/mlflow/ ("runs/log-batch"); body is JSON text. */
 CAIRN_EXTERN int cairn_request_post(cairn_client *c, const char *path, const char *body,

@@ -27,5 +27,10 @@ int cli_sync(int argc, char **argv);
 void cli_sync_help(void);
 int cli_import(int argc, char **argv);
 void cli_import_help(void);
+/* The job service (docs/JOBS.md). */
+int cli_submit(int argc, char **argv);
+void cli_submit_help(void);
+int cli_jobs(int argc, char **argv);
+void cli_jobs_help(void);
 
 #endif

@@ -21,6 +21,8 @@ static const cli_command cli_commands[] = {
     {"artifacts", cli_artifacts, cli_artifacts_help, "List, upload and download a run's artifacts"},
     {"sync", cli_sync, cli_sync_help, "Replay the offline spool to the server"},
     {"import", cli_import, cli_import_help, "Import an MLflow file store (mlruns) into the server"},
+    {"submit", cli_submit, cli_submit_help, "Run an MLflow project directory as a job on the server"},
+    {"jobs", cli_jobs, cli_jobs_help, "List, show, cancel jobs and print their output"},
 };
 
 static void cli_usage(FILE *out)

@@ -1,6 +1,7 @@
 /* http.c - libcairn's HTTP layer over libcurl: JSON requests to the MLflow
  * REST API with the client's credentials, MLflow error bodies turned into
- * the thread's last error, and streamed artifact transfers. */
+ * the thread's last error, streamed artifact transfers, multipart uploads
+ * and text bodies streamed to a callback (the jobs API). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +65,7 @@ static struct curl_slist *cl_setup(cairn_client *c, CURL *h, const char *method,
         curl_easy_setopt(h, CURLOPT_USERNAME, c->username);
         curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
     }
-    if (strcmp(method, "POST") == 0)
+    if (strcmp(method, "POST") == 0)   /* JSON bodies; "MULTIPART" lets curl set its own */
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, "Expect:");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -276,4 +277,67 @@ int cl_http_download(cairn_client *c, const char *path, const char *local, cairn
                      void *ud)
 {
     return cl_transfer(c, path, local, 0, fn, ud);
+}
+
+int cl_http_multipart(cairn_client *c, const char *path, cl_mime_fn build, void *ud, char **out)
+{
+    char url[8192], errbuf[CURL_ERROR_SIZE] = "";
+    cl_buf resp = {0};
+    pthread_mutex_lock(&c->http_mu);
+    CURL *h = c->http;
+    struct curl_slist *hdrs = cl_setup(c, h, "MULTIPART", path, url, sizeof url, errbuf);
+    curl_mime *mime = curl_mime_init(h);
+    int r = mime == NULL ? cl_oom() : build(mime, ud);
+    if (r == CAIRN_OK) {
+        curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cl_write_buf);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+        r = cl_outcome(c, h, curl_easy_perform(h), errbuf, url, &resp);
+    }
+    curl_easy_setopt(h, CURLOPT_MIMEPOST, NULL);
+    curl_mime_free(mime);
+    curl_slist_free_all(hdrs);
+    pthread_mutex_unlock(&c->http_mu);
+    if (r == CAIRN_OK && out != NULL && (*out = cl_buf_take(&resp)) == NULL)
+        r = cl_oom();
+    cl_buf_free(&resp);
+    return r;
+}
+
+/* Stream sink: a 2xx body goes to the caller's function, anything else to a
+ * buffer (an MLflow error body to report). */
+typedef struct {
+    CURL *h;
+    cairn_write_fn fn;
+    void *ud;
+    cl_buf *err;
+} cl_stream;
+
+static size_t cl_write_stream(char *p, size_t sz, size_t n, void *ud)
+{
+    cl_stream *s = ud;
+    long status = 0;
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 300)
+        return cl_write_buf(p, sz, n, s->err);
+    return s->fn(s->ud, p, sz * n) == 0 ? sz * n : 0;
+}
+
+int cl_http_stream(cairn_client *c, const char *path, cairn_write_fn fn, void *ud)
+{
+    CURL *h = cl_curl_new();   /* its own handle: a followed stream may last hours */
+    if (h == NULL)
+        return cl_oom();
+    char url[8192], errbuf[CURL_ERROR_SIZE] = "";
+    cl_buf resp = {0};
+    struct curl_slist *hdrs = cl_setup(c, h, "GET", path, url, sizeof url, errbuf);
+    cl_stream sink = {h, fn, ud, &resp};
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cl_write_stream);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    int r = cl_outcome(c, h, curl_easy_perform(h), errbuf, url, &resp);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    cl_buf_free(&resp);
+    return r;
 }

@@ -125,6 +125,13 @@ int cl_http_upload(cairn_client *c, const char *path, const char *local, cairn_p
                    void *ud);
 int cl_http_download(cairn_client *c, const char *path, const char *local, cairn_progress_fn fn,
                      void *ud);
+/* POST multipart/form-data to path (the full path below the tracking URI):
+ * build adds the parts (returns CAIRN_OK or an error set with cl_fail). */
+typedef int (*cl_mime_fn)(curl_mime *mime, void *ud);
+int cl_http_multipart(cairn_client *c, const char *path, cl_mime_fn build, void *ud, char **out);
+/* GET path on a handle of its own, the 2xx body handed to fn as it comes
+ * (fn returns nonzero to stop: CAIRN_EIO). */
+int cl_http_stream(cairn_client *c, const char *path, cairn_write_fn fn, void *ud);
 /* Percent-encodes s for a query value (escape_slash 1) or a path (0). */
 char *cl_escape(const char *s, int escape_slash);
 CURL *cl_curl_new(void);

@@ -13,6 +13,7 @@
  * dest where each link alone does not. */
 #include <errno.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,9 @@
 
 #include "archive.h"
 #include "../util/sbuf.h"
+
+static int au_unpack(const char *archive_path, const char *dest_dir, const archive_limits *lim,
+                     archive_info *info, cerr *e);
 
 const archive_limits archive_default_limits = {ARCHIVE_MAX_ENTRIES, ARCHIVE_MAX_BYTES, ARCHIVE_MAX_PATH};
 
@@ -42,6 +46,31 @@ typedef struct {
     const char *name;  /* the member being extracted (quoted in errors) */
     sbuf full;         /* its path on disk */
 } unpacker;
+
+/* Names as the archive has them: the locale's form, else the UTF-8 one (a
+ * zip's UTF-8 names have no form in the C locale of a server). */
+static const char *au_pathname(struct archive_entry *ent)
+{
+    const char *p = archive_entry_pathname(ent);
+    return p ? p : archive_entry_pathname_utf8(ent);
+}
+
+static const char *au_target(struct archive_entry *ent)
+{
+    const char *t = archive_entry_symlink(ent);
+    return t ? t : archive_entry_symlink_utf8(ent);
+}
+
+static int au_is_hardlink(struct archive_entry *ent)
+{
+    return archive_entry_hardlink(ent) || archive_entry_hardlink_utf8(ent) || archive_entry_hardlink_w(ent);
+}
+
+static const char *au_lib_error(struct archive *a)
+{
+    const char *s = archive_error_string(a);
+    return s ? s : "unknown error";
+}
 
 /* The member's name for a message: at most AU_NAME_SHOWN bytes, control
  * characters as '?'. */
@@ -116,7 +145,7 @@ static int au_check_target(const char *name, const char *target, cerr *e)
 
 static int au_check_type(struct archive_entry *ent, const char *name, cerr *e)
 {
-    if (archive_entry_hardlink(ent) != NULL)
+    if (au_is_hardlink(ent))
         return au_refuse(name, e, "hard links are not accepted");
     mode_t mode = archive_entry_mode(ent);
     switch (archive_entry_filetype(ent)) {
@@ -124,7 +153,7 @@ static int au_check_type(struct archive_entry *ent, const char *name, cerr *e)
     case AE_IFDIR:
         break;
     case AE_IFLNK:
-        if (au_check_target(name, archive_entry_symlink(ent), e) < 0)
+        if (au_check_target(name, au_target(ent), e) < 0)
             return -1;
         break;
     case AE_IFCHR:
@@ -208,7 +237,7 @@ static int au_copy_data(unpacker *u, struct archive_entry *ent, cerr *e)
             break;
         if (r < ARCHIVE_WARN || off < 0) {
             char rule[CERR_MSG_MAX / 2];
-            snprintf(rule, sizeof rule, "damaged archive: %s", archive_error_string(u->in));
+            snprintf(rule, sizeof rule, "damaged archive: %s", au_lib_error(u->in));
             return au_refuse(u->name, e, rule);
         }
         uint64_t blk_end = (uint64_t)off + size;
@@ -219,7 +248,7 @@ static int au_copy_data(unpacker *u, struct archive_entry *ent, cerr *e)
         }
         if (archive_write_data_block(u->out, buf, size, off) < ARCHIVE_WARN) {
             char rule[CERR_MSG_MAX / 2];
-            snprintf(rule, sizeof rule, "cannot write: %s", archive_error_string(u->out));
+            snprintf(rule, sizeof rule, "cannot write: %s", au_lib_error(u->out));
             return au_refuse(u->name, e, rule);
         }
     }
@@ -236,13 +265,18 @@ static int au_write_member(unpacker *u, struct archive_entry *ent, const char *n
     sbuf_reset(&u->full);
     sbuf_printf(&u->full, "%s/%s", u->root, name);
     archive_entry_copy_pathname(ent, u->full.data);
+    if (type == AE_IFLNK && archive_entry_symlink(ent) == NULL) {   /* only a UTF-8 form: the writer's */
+        char *t = strdup(au_target(ent));
+        archive_entry_copy_symlink(ent, t);
+        free(t);
+    }
     mode_t perm = archive_entry_perm(ent) & 0777;
     archive_entry_set_perm(ent, perm | (type == AE_IFDIR ? 0700 : 0600));
     if (archive_entry_size_is_set(ent) && type != AE_IFREG)
         archive_entry_set_size(ent, 0);
     if (archive_write_header(u->out, ent) < ARCHIVE_WARN) {
         char rule[CERR_MSG_MAX / 2];
-        snprintf(rule, sizeof rule, "cannot create: %s", archive_error_string(u->out));
+        snprintf(rule, sizeof rule, "cannot create: %s", au_lib_error(u->out));
         return au_refuse(name, e, rule);
     }
     if (type == AE_IFREG && au_copy_data(u, ent, e) < 0) {
@@ -251,7 +285,7 @@ static int au_write_member(unpacker *u, struct archive_entry *ent, const char *n
     }
     if (archive_write_finish_entry(u->out) < ARCHIVE_WARN) {
         char rule[CERR_MSG_MAX / 2];
-        snprintf(rule, sizeof rule, "cannot finish: %s", archive_error_string(u->out));
+        snprintf(rule, sizeof rule, "cannot finish: %s", au_lib_error(u->out));
         return au_refuse(name, e, rule);
     }
     if (type == AE_IFLNK) {
@@ -267,9 +301,9 @@ static int au_member(unpacker *u, struct archive_entry *ent, sbuf *name, cerr *e
         char rule[96];
         snprintf(rule, sizeof rule, "the archive has more than %llu entries",
                  (unsigned long long)u->lim->max_entries);
-        return au_refuse(archive_entry_pathname(ent), e, rule);
+        return au_refuse(au_pathname(ent), e, rule);
     }
-    int r = au_clean_name(archive_entry_pathname(ent), u->lim, name, e);
+    int r = au_clean_name(au_pathname(ent), u->lim, name, e);
     if (r != 0)
         return r < 0 ? -1 : 0;
     u->name = name->data;
@@ -388,7 +422,7 @@ static int au_open(unpacker *u, const char *archive_path, cerr *e)
         return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "archive: the archive is empty");
     if (archive_read_open_filename(u->in, archive_path, AU_BLOCK) != ARCHIVE_OK)
         return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "archive: not a zip or tar archive (%s)",
-                        archive_error_string(u->in));
+                        au_lib_error(u->in));
     return 0;
 }
 
@@ -404,10 +438,10 @@ static int au_run(unpacker *u, cerr *e)
         if (rr < ARCHIVE_WARN) {
             if (u->headers == 0)
                 r = cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "archive: not a zip or tar archive (%s)",
-                             archive_error_string(u->in));
+                             au_lib_error(u->in));
             else
                 r = cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "archive: damaged after %llu members (%s)",
-                             (unsigned long long)u->headers, archive_error_string(u->in));
+                             (unsigned long long)u->headers, au_lib_error(u->in));
             break;
         }
         if ((r = au_member(u, ent, &name, e)) < 0)
@@ -417,7 +451,7 @@ static int au_run(unpacker *u, cerr *e)
     sbuf_free(&name);
     if (r == 0 && archive_write_close(u->out) < ARCHIVE_WARN)
         r = cerr_set(e, CERR_INTERNAL_ERROR, "archive: cannot finish the extraction: %s",
-                     archive_error_string(u->out));
+                     au_lib_error(u->out));
     if (r == 0 && u->entries == 0)
         r = cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "archive: the archive is empty");
     if (r == 0)
@@ -427,8 +461,36 @@ static int au_run(unpacker *u, cerr *e)
     return r;
 }
 
+/* Names are bytes on Linux, but libarchive converts them between an archive's
+ * charset (UTF-8 in zips and pax headers) and the locale's, and the C locale
+ * of a server has no form for "données": the calling thread uses C.UTF-8
+ * while it unpacks (uselocale is per thread; the process's locale is left
+ * alone). Without C.UTF-8 on the system nothing changes. */
+static locale_t au_utf8_begin(void)
+{
+    locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    return loc == (locale_t)0 ? (locale_t)0 : uselocale(loc);
+}
+
+static void au_utf8_end(locale_t old)
+{
+    if (old == (locale_t)0)
+        return;
+    locale_t mine = uselocale(old);
+    freelocale(mine);
+}
+
 int archive_unpack(const char *archive_path, const char *dest_dir, const archive_limits *lim,
                    archive_info *info, cerr *e)
+{
+    locale_t old = au_utf8_begin();
+    int r = au_unpack(archive_path, dest_dir, lim, info, e);
+    au_utf8_end(old);
+    return r;
+}
+
+static int au_unpack(const char *archive_path, const char *dest_dir, const archive_limits *lim,
+                     archive_info *info, cerr *e)
 {
     unpacker u = {0};
     u.lim = lim ? lim : &archive_default_limits;

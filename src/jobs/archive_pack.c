@@ -31,7 +31,9 @@ static int ap_fail(packer *p, const char *what, const char *path, cerr *e)
                     what ? what : archive_error_string(p->out));
 }
 
-static int ap_file_data(packer *p, const char *path, cerr *e)
+/* Writes at most size bytes (the size in the member's header): a file that
+ * grows while it is packed is cut there, one that shrinks is padded. */
+static int ap_file_data(packer *p, const char *path, off_t size, cerr *e)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -46,8 +48,11 @@ static int ap_file_data(packer *p, const char *path, cerr *e)
             r = ap_fail(p, strerror(errno), path, e);
             break;
         }
-        if (n == 0)
+        if (n == 0 || size == 0)
             break;
+        if (n > size)
+            n = (ssize_t)size;
+        size -= n;
         if (archive_write_data(p->out, buf, (size_t)n) != n) {
             r = ap_fail(p, NULL, path, e);
             break;
@@ -82,7 +87,7 @@ static int ap_member(packer *p, const char *path, const char *rel, const struct 
     int r = archive_write_header(p->out, ent) < ARCHIVE_WARN ? ap_fail(p, NULL, path, e) : 0;
     archive_entry_free(ent);
     if (r == 0 && S_ISREG(st->st_mode))
-        r = ap_file_data(p, path, e);
+        r = ap_file_data(p, path, st->st_size, e);
     return r;
 }
 

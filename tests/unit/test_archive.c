@@ -319,6 +319,7 @@ static void make_tree(const char *root)
     put(root, "MLproject", "name: t\nentry_points:\n  main:\n    command: bash bin/run.sh\n", 0644);
     put(root, "bin/run.sh", "#!/bin/sh\necho hi\n", 0755);
     put(root, "sub/deep/secret.txt", "only me\n", 0600);
+    put(root, "donn\xc3\xa9" "es.csv", "a,b\n", 0644);   /* a UTF-8 name */
     put(root, ".git/HEAD", "ref: refs/heads/main\n", 0644);
     put(root, "sub/.git/config", "[core]\n", 0644);
     static char big[300000];
@@ -418,9 +419,9 @@ static void round_trip(int zip)
         fail_msg("unpack: %s", e.msg);
     int count = 0;
     compare_trees(src, s.dest, &count);
-    assert_int_equal(count, 10);
-    assert_int_equal(info.entries, 10);
-    assert_int_equal(info.bytes, 300000 - 1 + 8 + 18 + 59);
+    assert_int_equal(count, 11);
+    assert_int_equal(info.entries, 11);
+    assert_int_equal(info.bytes, 300000 - 1 + 8 + 18 + 59 + 4);
     char *real = realpath(s.dest, NULL);
     assert_string_equal(info.project_root, real);   /* files at the top: dest itself */
     free(real);
@@ -482,6 +483,29 @@ static void expect_root(const char *fmt, const member *m, size_t n, const char *
     rm_rf(s.base);
 }
 
+/* A zip with UTF-8 names (flag bit 11), as Python and GitHub write them: in
+ * the C locale libarchive has no locale form of the name. */
+static void test_utf8_zip(void **state)
+{
+    (void)state;
+    static const unsigned char zip[] = {
+#include "utf8_zip.h"
+    };
+    scratch s;
+    scratch_new(&s, "u.zip");
+    write_bytes(s.arc, zip, sizeof zip);
+    archive_info info;
+    cerr e;
+    if (archive_unpack(s.arc, s.dest, NULL, &info, &e) != 0)
+        fail_msg("%s", e.msg);
+    char p[200];
+    snprintf(p, sizeof p, "%s/proj/donn\xc3\xa9" "es/\xc3\xa9t\xc3\xa9.csv", s.dest);
+    assert_int_equal(access(p, F_OK), 0);
+    assert_string_equal(info.project_root + strlen(info.project_root) - 5, "/proj");
+    archive_info_free(&info);
+    rm_rf(s.base);
+}
+
 static void test_project_root(void **state)
 {
     (void)state;
@@ -506,7 +530,7 @@ int main(void)
         cmocka_unit_test(test_bomb_tar_gz),       cmocka_unit_test(test_bomb_zip),
         cmocka_unit_test(test_garbage_and_truncated), cmocka_unit_test(test_round_trip_tar_gz),
         cmocka_unit_test(test_round_trip_zip),    cmocka_unit_test(test_pack_skips_itself),
-        cmocka_unit_test(test_project_root),
+        cmocka_unit_test(test_project_root),      cmocka_unit_test(test_utf8_zip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
