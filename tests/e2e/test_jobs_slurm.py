@@ -12,25 +12,29 @@ and checked by the last test."""
 
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
-from jobs_util import (Server, artifact, get_run, mlproject, run_params, run_tags, submit,
-                       tar_gz, wait_end, wait_job)  # noqa: E402
+from jobs_util import (CAIRN_BIN, JOBS, REPO_ROOT, Server, artifact, get_run, mlproject,  # noqa: E402
+                       run_metrics, run_params, run_tags, submit, tar_gz, wait_end, wait_job)
 
 BACKENDS = ["slurm"]
 
 
 @pytest.fixture(scope="module")
 def srv(slurm):
-    """One server for the module; its jobs see the test cluster (SLURM_CONF)."""
+    """One server for the module; its jobs see the test cluster (SLURM_CONF),
+    and Debian's python3 first in PATH (the one with python3-sklearn, as the
+    suites themselves use), whatever interpreter the caller's PATH prefers."""
     os.environ["SLURM_CONF"] = slurm.conf
+    os.environ["PATH"] = "/usr/bin:/bin:" + os.environ.get("PATH", "")
     os.environ["CAIRN_JOBS_POLL_MS"] = "200"
     tmp = tempfile.mkdtemp(prefix="cairn-jobs-")
     s = Server(tmp).start()
@@ -169,3 +173,28 @@ def test_zz_a_job_over_its_time_limit_ends_failed_with_reason_timeout(srv, timeo
     assert run["info"]["status"] == "FAILED"
     assert run_tags(run)["cairn.job.reason"] == "TIMEOUT"
     assert "started" in artifact(srv.url, run, "cairn/output.log").decode()
+
+
+def test_readme_wine_quality_through_cairn_submit(srv):
+    """The README's walkthrough: `cairn submit examples/wine-quality --backend
+    slurm ... --follow`, then `cairn runs get`: the run FINISHED with the
+    example's params, metrics and pickled model."""
+    env = dict(os.environ, MLFLOW_TRACKING_URI=srv.url)
+    r = subprocess.run([CAIRN_BIN, "submit", os.path.join(REPO_ROOT, "examples", "wine-quality"),
+                        "--backend", "slurm", "-P", "alpha=0.3", "-P", "l1_ratio=0.2",
+                        "--experiment-name", "wine", "--run-name", "first-slurm", "--follow"],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "rmse" in r.stdout
+    run_id = re.search(r"\(run ([0-9a-f]{32})\)", r.stderr).group(1)
+    shown = subprocess.run([CAIRN_BIN, "runs", "get", run_id], capture_output=True, text=True,
+                           env=env, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"status:\s+FINISHED", shown.stdout), shown.stdout
+    run = get_run(srv.url, run_id)
+    assert run_params(run)["alpha"] == "0.3" and run_params(run)["l1_ratio"] == "0.2"
+    metrics = run_metrics(run)
+    assert set(metrics) >= {"rmse", "mae", "r2"} and 0 < metrics["rmse"] < 2
+    tags = run_tags(run)
+    assert tags["mlflow.project.backend"] == "slurm" and tags["mlflow.runName"] == "first-slurm"
+    assert len(artifact(srv.url, run, "model/model.pkl")) > 100
