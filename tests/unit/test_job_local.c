@@ -193,7 +193,9 @@ static void test_completed(void **state)
     sbuf_printf(&want, "out\nerr\n%s\n", j.project);
     expect_output(&j, want.data);
     assert_null(slurp(j.dir, "job.status.tmp"));
-    assert_string_equal(slurp(j.dir, "job.status"), "0\n");
+    char *status = slurp(j.dir, "job.status");
+    assert_string_equal(status, "0\n");
+    free(status);
     sbuf_free(&want);
     job_done(&j);
 }
