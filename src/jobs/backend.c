@@ -63,6 +63,8 @@ int job_backend_poll(backend_kind kind, const char *backend_id, const char *work
     out->exit_code = -1;
     if (backend_id == NULL || backend_id[0] == '\0')
         return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "no backend job id to poll");
+    if (kind == BACKEND_LOCAL && (workdir == NULL || workdir[0] != '/'))
+        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "a local job needs its absolute workdir");
     switch (kind) {
     case BACKEND_LOCAL:
         return local_poll(backend_id, workdir, out, e);
@@ -77,6 +79,8 @@ int job_backend_cancel(backend_kind kind, const char *backend_id, const char *wo
 {
     if (backend_id == NULL || backend_id[0] == '\0')
         return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "no backend job id to cancel");
+    if (kind == BACKEND_LOCAL && (workdir == NULL || workdir[0] != '/'))
+        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "a local job needs its absolute workdir");
     switch (kind) {
     case BACKEND_LOCAL:
         return local_cancel(backend_id, workdir, e);
