@@ -148,6 +148,10 @@ def test_slurm_cancel(slurm, driver, jobdir):
     driver.run("cancel", "slurm", jobid, jobdir)
     state, _, reason = driver.wait_final("slurm", jobid, jobdir)
     assert (state, reason) == ("CANCELLED", "CANCELLED")
+    # The completion record can come while slurmctld still says COMPLETING.
+    deadline = time.monotonic() + FINAL_TIMEOUT
+    while slurm.active(jobid) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert not slurm.active(jobid)
     # Cancelling a finished job is no error.
     driver.run("cancel", "slurm", jobid, jobdir)
