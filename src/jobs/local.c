@@ -171,9 +171,9 @@ static int parse_id(const char *id, long *pid, unsigned long long *start, cerr *
     char *end;
     errno = 0;
     *pid = strtol(id, &end, 10);
-    if (errno == 0 && *pid > 1 && *end == ':') {
+    if (errno == 0 && *pid > 1 && end[0] == ':' && end[1] >= '0' && end[1] <= '9') {
         *start = strtoull(end + 1, &end, 10);
-        if (errno == 0 && *end == '\0' && end[-1] != ':')
+        if (errno == 0 && *end == '\0')
             return 0;
     }
     return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "'%.64s' is not a local job id (PID:STARTTIME)",
