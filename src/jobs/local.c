@@ -76,7 +76,8 @@ static const char watch_text[] =
     "exec 4<&-\n"
     "setsid /bin/sh \"$cairn_w/" JOB_BODY_FILE "\" </dev/null &\n"
     "cairn_j=$!\n"
-    "echo \"$cairn_j\" >\"$cairn_w/" LOCAL_PGID_FILE ".tmp\" && mv -f \"$cairn_w/" LOCAL_PGID_FILE ".tmp\" \"$cairn_w/" LOCAL_PGID_FILE "\"\n"
+    "echo \"$cairn_j\" >\"$cairn_w/" LOCAL_PGID_FILE ".tmp\" &&\n"
+    "    mv -f \"$cairn_w/" LOCAL_PGID_FILE ".tmp\" \"$cairn_w/" LOCAL_PGID_FILE "\"\n"
     "cairn_stop() {\n"
     "    kill -TERM \"-$cairn_j\" 2>/dev/null\n"
     "    setsid /bin/sh -c 'sleep \"$1\"; kill -KILL \"-$2\" 2>/dev/null' sh \"$cairn_grace\" \"$cairn_j\" \\\n"
@@ -105,7 +106,8 @@ static const char watch_text[] =
     "    kill -0 \"-$cairn_j\" 2>/dev/null; then\n"
     "    cairn_stop\n"
     "fi\n"
-    "echo \"$cairn_rc\" >\"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" && sync \"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" 2>/dev/null\n"
+    "echo \"$cairn_rc\" >\"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" &&\n"
+    "    sync \"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" 2>/dev/null\n"
     "mv -f \"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" \"$cairn_w/" LOCAL_STATUS_FILE "\"\n";
 
 static void render_watcher(const job_spec *spec, sbuf *out)
