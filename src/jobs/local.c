@@ -275,10 +275,12 @@ int local_submit(const job_spec *spec, char **backend_id, cerr *e)
     char st;
     if (rc == 0)
         rc = read_watcher_pid(pid_p[0], launcher, &wpid, e);
-    if (rc == 0 && proc_start(wpid, &start, &st) < 0) {
-        kill((pid_t)wpid, SIGKILL); /* it has not started the job yet */
+    if (rc == 0 && proc_start(wpid, &start, &st) < 0)
         rc = cerr_set(e, CERR_INTERNAL_ERROR, "the local job's watcher (PID %ld) vanished", wpid);
-    }
+    /* A watcher that is not to go on still waits for the go pipe: it has
+     * started nothing yet. */
+    if (rc < 0 && wpid > 1)
+        kill((pid_t)wpid, SIGKILL);
     if (pid_p[0] >= 0)
         close(pid_p[0]);
     if (go_p[1] >= 0)
