@@ -74,18 +74,19 @@ static const char watch_text[] =
     "esac\n"
     "read cairn_go <&4 || :\n"
     "exec 4<&-\n"
-    "setsid /bin/sh \"$cairn_w/job.sh\" </dev/null &\n"
+    "setsid /bin/sh \"$cairn_w/" JOB_BODY_FILE "\" </dev/null &\n"
     "cairn_j=$!\n"
-    "echo \"$cairn_j\" >\"$cairn_w/job.pgid.tmp\" && mv -f \"$cairn_w/job.pgid.tmp\" \"$cairn_w/job.pgid\"\n"
+    "echo \"$cairn_j\" >\"$cairn_w/" LOCAL_PGID_FILE ".tmp\" &&\n"
+    "    mv -f \"$cairn_w/" LOCAL_PGID_FILE ".tmp\" \"$cairn_w/" LOCAL_PGID_FILE "\"\n"
     "cairn_stop() {\n"
     "    kill -TERM \"-$cairn_j\" 2>/dev/null\n"
     "    setsid /bin/sh -c 'sleep \"$1\"; kill -KILL \"-$2\" 2>/dev/null' sh \"$cairn_grace\" \"$cairn_j\" \\\n"
     "        </dev/null >/dev/null 2>&1 &\n"
     "}\n"
-    "[ ! -e \"$cairn_w/job.cancel\" ] || cairn_stop\n"
+    "[ ! -e \"$cairn_w/" LOCAL_CANCEL_FILE "\" ] || cairn_stop\n"
     "cairn_t=\n"
     "if [ -n \"$cairn_runtime\" ]; then\n"
-    "    setsid /bin/sh -c 'sleep \"$1\"; : >\"$2/job.timeout\"; kill -TERM \"-$3\" 2>/dev/null;\n"
+    "    setsid /bin/sh -c 'sleep \"$1\"; : >\"$2/" LOCAL_TIMEOUT_FILE "\"; kill -TERM \"-$3\" 2>/dev/null;\n"
     "        sleep \"$4\"; kill -KILL \"-$3\" 2>/dev/null' \\\n"
     "        sh \"$cairn_runtime\" \"$cairn_w\" \"$cairn_j\" \"$cairn_grace\" </dev/null >/dev/null 2>&1 &\n"
     "    cairn_t=$!\n"
@@ -93,20 +94,21 @@ static const char watch_text[] =
     "# dash reports a job killed by a signal (\"Terminated\"); say why instead.\n"
     "wait \"$cairn_j\" 2>/dev/null\n"
     "cairn_rc=$?\n"
-    "if [ -e \"$cairn_w/job.timeout\" ]; then\n"
+    "if [ -e \"$cairn_w/" LOCAL_TIMEOUT_FILE "\" ]; then\n"
     "    echo \"cairn: the job ran over its Runtime of $cairn_runtime s\" >&2\n"
-    "elif [ -e \"$cairn_w/job.cancel\" ]; then\n"
+    "elif [ -e \"$cairn_w/" LOCAL_CANCEL_FILE "\" ]; then\n"
     "    echo 'cairn: the job was cancelled' >&2\n"
     "fi\n"
     "# The timer goes unless it fired: then its SIGKILL is still due.\n"
-    "[ -z \"$cairn_t\" ] || [ -e \"$cairn_w/job.timeout\" ] || kill -TERM \"-$cairn_t\" 2>/dev/null\n"
+    "[ -z \"$cairn_t\" ] || [ -e \"$cairn_w/" LOCAL_TIMEOUT_FILE "\" ] || kill -TERM \"-$cairn_t\" 2>/dev/null\n"
     "# What the job left running ends with it, as on Slurm.\n"
-    "if [ ! -e \"$cairn_w/job.cancel\" ] && [ ! -e \"$cairn_w/job.timeout\" ] &&\n"
+    "if [ ! -e \"$cairn_w/" LOCAL_CANCEL_FILE "\" ] && [ ! -e \"$cairn_w/" LOCAL_TIMEOUT_FILE "\" ] &&\n"
     "    kill -0 \"-$cairn_j\" 2>/dev/null; then\n"
     "    cairn_stop\n"
     "fi\n"
-    "echo \"$cairn_rc\" >\"$cairn_w/job.status.tmp\" && sync \"$cairn_w/job.status.tmp\" 2>/dev/null\n"
-    "mv -f \"$cairn_w/job.status.tmp\" \"$cairn_w/job.status\"\n";
+    "echo \"$cairn_rc\" >\"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" &&\n"
+    "    sync \"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" 2>/dev/null\n"
+    "mv -f \"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" \"$cairn_w/" LOCAL_STATUS_FILE "\"\n";
 
 static void render_watcher(const job_spec *spec, sbuf *out)
 {
@@ -171,9 +173,9 @@ static int parse_id(const char *id, long *pid, unsigned long long *start, cerr *
     char *end;
     errno = 0;
     *pid = strtol(id, &end, 10);
-    if (errno == 0 && *pid > 1 && *end == ':') {
+    if (errno == 0 && *pid > 1 && end[0] == ':' && end[1] >= '0' && end[1] <= '9') {
         *start = strtoull(end + 1, &end, 10);
-        if (errno == 0 && *end == '\0' && end[-1] != ':')
+        if (errno == 0 && *end == '\0')
             return 0;
     }
     return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "'%.64s' is not a local job id (PID:STARTTIME)",
@@ -273,10 +275,12 @@ int local_submit(const job_spec *spec, char **backend_id, cerr *e)
     char st;
     if (rc == 0)
         rc = read_watcher_pid(pid_p[0], launcher, &wpid, e);
-    if (rc == 0 && proc_start(wpid, &start, &st) < 0) {
-        kill((pid_t)wpid, SIGKILL); /* it has not started the job yet */
+    if (rc == 0 && proc_start(wpid, &start, &st) < 0)
         rc = cerr_set(e, CERR_INTERNAL_ERROR, "the local job's watcher (PID %ld) vanished", wpid);
-    }
+    /* A watcher that is not to go on still waits for the go pipe: it has
+     * started nothing yet. */
+    if (rc < 0 && wpid > 1)
+        kill((pid_t)wpid, SIGKILL);
     if (pid_p[0] >= 0)
         close(pid_p[0]);
     if (go_p[1] >= 0)
