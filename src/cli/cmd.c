@@ -22,7 +22,10 @@ static const cmd_opt *cmd_find(const cmd_opt *opts, const char *name, size_t n, 
 
 void cmd_verb_help(FILE *out, const char *noun, const cmd_verb *verb, const cmd_opt *opts)
 {
-    fprintf(out, "usage: cairn %s %s [options]%s%s\n\n%s\n\nOptions:\n", noun, verb->name,
+    /* A command without verbs (sync, run) passes its name as both. */
+    int single = strcmp(noun, verb->name) == 0;
+    fprintf(out, "usage: cairn %s%s%s [options]%s%s\n\n%s\n\nOptions:\n", noun, single ? "" : " ",
+            single ? "" : verb->name,
             verb->args && *verb->args ? " " : "", verb->args ? verb->args : "", verb->summary);
     for (const cmd_opt *o = opts; o && o->name; o++) {
         char left[64];
@@ -43,7 +46,7 @@ int cmd_usage_error(const char *noun, const char *verb, const char *fmt, ...)
     fprintf(stderr, "cairn: ");
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    if (verb != NULL)
+    if (verb != NULL && strcmp(noun, verb) != 0)
         fprintf(stderr, "\nRun 'cairn %s %s --help' for usage.\n", noun, verb);
     else
         fprintf(stderr, "\nRun 'cairn %s --help' for usage.\n", noun);
