@@ -95,7 +95,13 @@ $(BUILD)/%.o: %.c
 	@echo "  CC    $<"
 	@$(CC) $(CFLAGS) -Iinclude -c -o $@ $<
 
-units: $(UNITBIN) $(CTESTBIN)
+units: $(UNITBIN) $(CTESTBIN) $(BUILD)/tests/backend_driver
+
+# The job backends on the command line, for tests/e2e/test_backends.py.
+$(BUILD)/tests/backend_driver: tests/e2e/backend_driver.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	@echo "  TEST  $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -Isrc -o $@ $< $(LIBOBJS) $(LIBS)
 
 $(BUILD)/tests/test_client%: tests/client/test_client%.c $(BUILD)/libcairn.a
 	@mkdir -p $(dir $@)
