@@ -27,5 +27,8 @@ int cli_sync(int argc, char **argv);
 void cli_sync_help(void);
 int cli_import(int argc, char **argv);
 void cli_import_help(void);
+/* `cairn run DIR`: an MLflow project as a tracked job (run.c). */
+int cli_run(int argc, char **argv);
+void cli_run_help(void);
 
 #endif
