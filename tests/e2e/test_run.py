@@ -30,6 +30,7 @@ WINE = os.path.join(REPO_ROOT, "examples", "wine-quality")
 RUN_BOUND = 300
 WAIT_BOUND = 120
 TIMEOUT_BOUND = 240
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
 # ---- helpers ----
@@ -56,6 +57,7 @@ def cairn_run(ctx, backend, project, *args, json_out=True):
     r = subprocess.run(run_cmd(project, backend, *args, json_out=json_out),
                        env=job_env(ctx.server, ctx.jobs, backend.slurm),
                        capture_output=True, text=True, timeout=RUN_BOUND)
+    assert not any(m in r.stderr for m in SANITIZER_MARKERS), r.stderr
     return r
 
 
