@@ -334,6 +334,8 @@ static int run_execute(const cmd_args *a, const run_opts *o, const backend_confi
         rc = run_experiment(c, o, &r.experiment_id);
     if (rc == CLI_EXIT_OK)
         rc = run_launch(c, o, cfg, &r, &l);
+    if (rc != CLI_EXIT_OK && l.run_id == NULL && r.workdir.len > 0)
+        rmdir(sbuf_str(&r.workdir)); /* nothing started: leave no empty job directory */
     if (rc == CLI_EXIT_OK) {
         job_tracker t = run_tracker(c);
         run_job job = {&t, cfg->backend, &l, sbuf_str(&r.workdir), r.job_id, r.experiment_id, a->common.json};

@@ -17,7 +17,8 @@ typedef struct {
     int json;                 /* --json: output to stderr, a JSON summary on stdout */
 } run_job;
 
-/* SIGINT and SIGTERM only set a flag (no SA_RESTART): run_follow cancels. */
+/* SIGINT and SIGTERM only set a flag (no SA_RESTART): run_follow cancels.
+ * SIGPIPE is ignored. */
 void run_signals_install(void);
 /* Follows the job to its end: state changes on stderr, the output file's new
  * bytes on stdout, job_apply at each change, job_backend_cancel after a

@@ -37,6 +37,9 @@ void run_signals_install(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* `cairn run ... | head`: a closed stdout must not end us with the job
+     * still running and its run never ended. */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 /* Copies what the output file gained since *offset to out. */

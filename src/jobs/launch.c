@@ -5,7 +5,8 @@
  *
  * The job's environment: MLFLOW_RUN_ID, MLFLOW_TRACKING_URI and
  * MLFLOW_EXPERIMENT_ID, then the caller's extra variables (never overriding
- * those three), then, so that `import cairn` works inside the job,
+ * those three, and without an MLFLOW_EXPERIMENT_NAME that could name another
+ * experiment), then, so that `import cairn` works inside the job,
  * PYTHONPATH with Cairn's python/ directory in front and CAIRN_LIBRARY
  * naming libcairn.so, when both are found next to the running program
  * (job_cairn_paths).
