@@ -176,6 +176,8 @@ def test_wine_example_finishes(ctx, backend):
     run = get_run(ctx.server, s["run_id"])
     assert run["info"]["status"] == "FINISHED"
     assert run["info"]["run_name"] == "wine"
+    exp = ctx.server.api("GET", f"experiments/get-by-name?experiment_name=wine-{backend.name}")
+    assert run["info"]["experiment_id"] == exp["experiment"]["experiment_id"]
     assert run["info"]["end_time"] > 0
     assert kv(run, "params") == {"alpha": "0.3", "l1_ratio": "0.1", "data_file": "wine-quality.csv"}
     metrics = kv(run, "metrics")
@@ -203,12 +205,14 @@ def test_wine_example_finishes(ctx, backend):
 def test_exit_3_fails_with_its_output(ctx, backend, tmp_path):
     project = make_project(tmp_path, "entry_points:\n  main:\n    command: "
                                      "\"echo to-stdout; echo to-stderr >&2; exit 3\"\n")
-    r = cairn_run(ctx, backend, project, json_out=False)
+    exp_id = ctx.server.api("POST", "experiments/create", {"name": f"exit3-{backend.name}"})["experiment_id"]
+    r = cairn_run(ctx, backend, project, "--experiment-id", exp_id, json_out=False)
     assert r.returncode == 1, r.stderr
     assert "to-stdout\n" in r.stdout and "to-stderr\n" in r.stdout  # the output, as it appears
     run_id = re.search(r"cairn: run ([0-9a-f]{32}) FAILED", r.stderr).group(1)
     run = get_run(ctx.server, run_id)
     assert run["info"]["status"] == "FAILED"
+    assert run["info"]["experiment_id"] == exp_id
     tags = kv(run, "tags")
     assert tags["cairn.job.exit_code"] == "3"
     assert tags["cairn.job.state"] == "FAILED"
@@ -262,6 +266,19 @@ def test_hostile_parameter_arrives_literally(ctx, backend, tmp_path):
     assert os.path.join(REPO_ROOT, "python") in env["PYTHONPATH"].split(":")
     if os.path.realpath(CAIRN_BIN) == os.path.join(REPO_ROOT, "build", "cairn"):
         assert env["CAIRN_LIBRARY"] == os.path.join(REPO_ROOT, "build", "libcairn.so")
+
+
+def test_backend_flag_overrides_the_config(ctx, tmp_path):
+    project = make_project(tmp_path, "entry_points:\n  main:\n    command: \"echo greeting=$GREETING\"\n")
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("Backend: slurm\nEnvironment: {GREETING: hello}\n")
+    r = cairn_run(ctx, Backend("local", None), project, "--backend-config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    s = summary(r)
+    assert s["backend"] == "local" and ":" in s["backend_job_id"]  # PID:STARTTIME
+    run = get_run(ctx.server, s["run_id"])
+    assert kv(run, "tags")["mlflow.project.backend"] == "local"
+    assert "greeting=hello" in artifact(ctx.server, run, "cairn/output.log").decode()
 
 
 def test_unknown_entry_point_creates_no_run(ctx, tmp_path):
