@@ -237,13 +237,26 @@ static int collect(int fds[2], sbuf *bufs[2], long long deadline)
     return 0;
 }
 
-static int wait_child(pid_t pid, int *status)
+/* Waits for pid until the deadline, then kills it: a program that closed
+ * its output but lingers must not hold the caller. *killed tells that. */
+static int wait_child(pid_t pid, long long deadline, int *status, bool *killed)
 {
     int ws;
-    while (waitpid(pid, &ws, 0) < 0) {
-        if (errno != EINTR)
-            return -1;
+    pid_t r;
+    *killed = false;
+    while ((r = waitpid(pid, &ws, WNOHANG)) == 0 && now_ms() < deadline) {
+        struct timespec nap = {0, 10 * 1000000L};
+        nanosleep(&nap, NULL);
     }
+    if (r == 0) {
+        kill(pid, SIGKILL);
+        *killed = true;
+        r = waitpid(pid, &ws, 0);
+    }
+    while (r < 0 && errno == EINTR)
+        r = waitpid(pid, &ws, 0);
+    if (r < 0)
+        return -1;
     *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     return 0;
 }
@@ -288,17 +301,17 @@ int backend_run(const char *const *argv, int timeout_ms, sbuf *out, sbuf *err, i
     }
     int fds[2] = {po[0], pe[0]};
     sbuf *bufs[2] = {out, err};
-    int late = collect(fds, bufs, now_ms() + timeout_ms);
+    long long deadline = now_ms() + timeout_ms;
+    int late = collect(fds, bufs, deadline);
     for (int i = 0; i < 2; i++)
         if (fds[i] >= 0)
             close(fds[i]);
-    if (late < 0)
-        kill(pid, SIGKILL);
-    if (wait_child(pid, status) < 0)
+    bool killed;
+    if (wait_child(pid, late < 0 ? 0 : deadline, status, &killed) < 0)
         return cerr_set(e, CERR_INTERNAL_ERROR, "waitpid %s: %s", argv[0], strerror(errno));
-    if (late < 0)
-        return cerr_set(e, CERR_TEMPORARILY_UNAVAILABLE, "%s did not finish within %d s",
-                        argv[0], timeout_ms / 1000);
+    if (killed)
+        return cerr_set(e, CERR_TEMPORARILY_UNAVAILABLE, "%s did not finish within %.1f s",
+                        argv[0], timeout_ms / 1000.0);
     sbuf_puts(out, "");
     sbuf_puts(err, "");
     return 0;

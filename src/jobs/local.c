@@ -76,7 +76,8 @@ static const char watch_text[] =
     "exec 4<&-\n"
     "setsid /bin/sh \"$cairn_w/" JOB_BODY_FILE "\" </dev/null &\n"
     "cairn_j=$!\n"
-    "echo \"$cairn_j\" >\"$cairn_w/" LOCAL_PGID_FILE ".tmp\" && mv -f \"$cairn_w/" LOCAL_PGID_FILE ".tmp\" \"$cairn_w/" LOCAL_PGID_FILE "\"\n"
+    "echo \"$cairn_j\" >\"$cairn_w/" LOCAL_PGID_FILE ".tmp\" &&\n"
+    "    mv -f \"$cairn_w/" LOCAL_PGID_FILE ".tmp\" \"$cairn_w/" LOCAL_PGID_FILE "\"\n"
     "cairn_stop() {\n"
     "    kill -TERM \"-$cairn_j\" 2>/dev/null\n"
     "    setsid /bin/sh -c 'sleep \"$1\"; kill -KILL \"-$2\" 2>/dev/null' sh \"$cairn_grace\" \"$cairn_j\" \\\n"
@@ -105,7 +106,8 @@ static const char watch_text[] =
     "    kill -0 \"-$cairn_j\" 2>/dev/null; then\n"
     "    cairn_stop\n"
     "fi\n"
-    "echo \"$cairn_rc\" >\"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" && sync \"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" 2>/dev/null\n"
+    "echo \"$cairn_rc\" >\"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" &&\n"
+    "    sync \"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" 2>/dev/null\n"
     "mv -f \"$cairn_w/" LOCAL_STATUS_FILE ".tmp\" \"$cairn_w/" LOCAL_STATUS_FILE "\"\n";
 
 static void render_watcher(const job_spec *spec, sbuf *out)
@@ -171,9 +173,9 @@ static int parse_id(const char *id, long *pid, unsigned long long *start, cerr *
     char *end;
     errno = 0;
     *pid = strtol(id, &end, 10);
-    if (errno == 0 && *pid > 1 && *end == ':') {
+    if (errno == 0 && *pid > 1 && end[0] == ':' && end[1] >= '0' && end[1] <= '9') {
         *start = strtoull(end + 1, &end, 10);
-        if (errno == 0 && *end == '\0' && end[-1] != ':')
+        if (errno == 0 && *end == '\0')
             return 0;
     }
     return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "'%.64s' is not a local job id (PID:STARTTIME)",
@@ -273,10 +275,12 @@ int local_submit(const job_spec *spec, char **backend_id, cerr *e)
     char st;
     if (rc == 0)
         rc = read_watcher_pid(pid_p[0], launcher, &wpid, e);
-    if (rc == 0 && proc_start(wpid, &start, &st) < 0) {
-        kill((pid_t)wpid, SIGKILL); /* it has not started the job yet */
+    if (rc == 0 && proc_start(wpid, &start, &st) < 0)
         rc = cerr_set(e, CERR_INTERNAL_ERROR, "the local job's watcher (PID %ld) vanished", wpid);
-    }
+    /* A watcher that is not to go on still waits for the go pipe: it has
+     * started nothing yet. */
+    if (rc < 0 && wpid > 1)
+        kill((pid_t)wpid, SIGKILL);
     if (pid_p[0] >= 0)
         close(pid_p[0]);
     if (go_p[1] >= 0)

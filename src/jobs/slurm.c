@@ -177,7 +177,8 @@ static int sacct_parse(const char *id, char *text, job_status *out, bool *found,
         *bar2 = '\0';
         job_state st;
         if (job_state_parse(bar + 1, &st) < 0)
-            return cerr_set(e, CERR_INTERNAL_ERROR, "sacct: Slurm job %s is in state '%s', unknown to Cairn", id, bar + 1);
+            return cerr_set(e, CERR_INTERNAL_ERROR,
+                            "sacct: Slurm job %s is in state '%s', unknown to Cairn", id, bar + 1);
         if (job_state_terminal(st))
             final_state(st, bar2 + 1, out);
         else {

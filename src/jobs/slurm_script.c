@@ -12,8 +12,9 @@
  * The pre- and post-run commands are the user's own shell lines. Pre-run
  * commands run in the body's shell, so `source venv/bin/activate` or `cd`
  * takes effect for the command; post-run commands each run in a subshell,
- * so that not even an `exit` there changes the job's status. Every other value is quoted with shell_quote, so a value like
- * `'; rm -rf / #` arrives in the job as written.
+ * so that not even an `exit` there changes the job's status. Every other
+ * value is quoted with shell_quote, so a value like `'; rm -rf / #` arrives
+ * in the job as written.
  *
  * The command runs once, on the first node of the allocation, without srun:
  * an MLflow project's command is one program; one that spans nodes starts

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jobs/backend.h"
@@ -431,7 +432,7 @@ static void test_not_built(void **state)
 static void test_bad_ids(void **state)
 {
     (void)state;
-    static const char *const local_ids[] = {"", "12", "12:", ":5", "1:5", "x:1", "12:3x", "-5:1"};
+    static const char *const local_ids[] = {"", "12", "12:", ":5", "1:5", "x:1", "12:3x", "-5:1", "12:-3", "12: 3", "12:+3"};
     static const char *const slurm_ids[] = {"", "12;cl", "-1", "--all", "12 13", "1_2"};
     job_status st;
     cerr e = {0};
@@ -443,6 +444,41 @@ static void test_bad_ids(void **state)
         assert_int_equal(job_backend_poll(BACKEND_SLURM, slurm_ids[i], "/w", &st, &e), -1);
         assert_int_equal(job_backend_cancel(BACKEND_SLURM, slurm_ids[i], "/w", &e), -1);
     }
+}
+
+/* Programs run with argv, their output collected, their time bounded (also
+ * one that closed its output and lingers). */
+static void test_run(void **state)
+{
+    (void)state;
+    sbuf out = SBUF_INIT, err = SBUF_INIT;
+    int status = -1;
+    cerr e = {0};
+    const char *ok[] = {"sh", "-c", "echo out; echo err >&2; exit 3", "ignored; rm -rf /", NULL};
+    assert_int_equal(backend_run(ok, 10000, &out, &err, &status, &e), 0);
+    assert_int_equal(status, 3);
+    assert_string_equal(out.data, "out\n");
+    assert_string_equal(err.data, "err\n");
+    const char *killed[] = {"sh", "-c", "kill -TERM $$", NULL};
+    assert_int_equal(backend_run(killed, 10000, &out, &err, &status, &e), 0);
+    assert_int_equal(status, 128 + 15);
+    const char *missing[] = {"cairn-no-such-program", NULL};
+    assert_int_equal(backend_run(missing, 10000, &out, &err, &status, &e), -1);
+    assert_string_equal(e.msg, "cannot run cairn-no-such-program: No such file or directory");
+    const char *slow[] = {"sleep", "30", NULL};
+    const char *lingers[] = {"sh", "-c", "exec >&- 2>&-; sleep 30", NULL};
+    const char *const *late[] = {slow, lingers};
+    for (int i = 0; i < 2; i++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(backend_run(late[i], 300, &out, &err, &status, &e), -1);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        assert_int_equal(e.code, CERR_TEMPORARILY_UNAVAILABLE);
+        assert_string_equal(e.msg, i ? "sh did not finish within 0.3 s" : "sleep did not finish within 0.3 s");
+        assert_true(t1.tv_sec - t0.tv_sec < 5);
+    }
+    sbuf_free(&out);
+    sbuf_free(&err);
 }
 
 int main(void)
@@ -459,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_body_pre_post_modules),
         cmocka_unit_test(test_not_built),
         cmocka_unit_test(test_bad_ids),
+        cmocka_unit_test(test_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
