@@ -55,8 +55,10 @@ static void run_opt_table(run_opts *o, cmd_opt opts[RUN_NOPTS])
         {"experiment-name", 0, "NAME", "Experiment by name (created if missing).", &o->exp_name, NULL, NULL},
         {"experiment-id", 0, "ID", "Experiment id (default $MLFLOW_EXPERIMENT_ID, else 0).", &o->exp_id, NULL, NULL},
         {"run-name", 0, "NAME", "Name of the new run.", &o->run_name, NULL, NULL},
-        {"backend", 'b', "local|slurm", "Where the job runs (overrides the config's Backend).", &o->backend, NULL, NULL},
-        {"backend-config", 'c', "FILE", "Backend configuration, JSON or YAML (docs/BACKENDS.md).", &o->config_path, NULL, NULL},
+        {"backend", 'b', "local|slurm", "Where the job runs (overrides the config's Backend).", &o->backend,
+         NULL, NULL},
+        {"backend-config", 'c', "FILE", "Backend configuration, JSON or YAML (docs/BACKENDS.md).",
+         &o->config_path, NULL, NULL},
         {0}};
     memcpy(opts, t, sizeof t);
 }
