@@ -3,7 +3,8 @@
 # ASan+UBSan variant in build/asan/. Tests and services are driven by
 # scripts/test.sh, which `make test` calls; `make run` calls scripts/run.sh.
 # `make install PREFIX=...` installs the program, the library, its header,
-# pkg-config file and the man page.
+# pkg-config file, the man page and the Python package (share/cairn/python,
+# which `cairn run` puts on a job's PYTHONPATH).
 #
 # Three groups of objects: the server (src/ minus src/client and the client
 # commands of src/cli; linked into the unit tests, needs no libcurl), libcairn
@@ -87,6 +88,8 @@ install: all
 	ln -sf libcairn.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libcairn.so
 	sed 's|^prefix=.*|prefix=$(PREFIX)|' $(BUILD)/cairn.pc >$(DESTDIR)$(PREFIX)/lib/pkgconfig/cairn.pc
 	install -m 644 docs/cairn.1 $(DESTDIR)$(PREFIX)/share/man/man1/cairn.1
+	install -d $(DESTDIR)$(PREFIX)/share/cairn/python/cairn
+	install -m 644 python/cairn/*.py $(DESTDIR)$(PREFIX)/share/cairn/python/cairn/
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

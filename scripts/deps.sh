@@ -11,9 +11,10 @@ pkgs=(gcc make pkg-config libc6-dev libmicrohttpd-dev libjansson-dev libsqlite3-
 if [ "$mode" = test ]; then
     # postgresql: the server (and psql) the API tests start with scripts/pg.sh.
     # slurmctld slurmd slurm-client munge: the single-node cluster scripts/slurm.sh
-    # starts for tests/e2e.
+    # starts for tests/e2e. python3-sklearn (with numpy): examples/wine-quality, run by
+    # tests/e2e/test_run.py.
     pkgs+=(libcmocka-dev python3 python3-requests python3-pytest python3-pip python3-setuptools sqlite3 curl
-           postgresql g++ gfortran slurmctld slurmd slurm-client munge)
+           postgresql g++ gfortran slurmctld slurmd slurm-client munge python3-sklearn)
 fi
 
 missing=()

@@ -32,5 +32,8 @@ int cli_submit(int argc, char **argv);
 void cli_submit_help(void);
 int cli_jobs(int argc, char **argv);
 void cli_jobs_help(void);
+/* `cairn run DIR`: an MLflow project as a tracked job (run.c). */
+int cli_run(int argc, char **argv);
+void cli_run_help(void);
 
 #endif

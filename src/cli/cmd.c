@@ -22,9 +22,10 @@ static const cmd_opt *cmd_find(const cmd_opt *opts, const char *name, size_t n, 
 
 void cmd_verb_help(FILE *out, const char *noun, const cmd_verb *verb, const cmd_opt *opts)
 {
-    /* A top-level command (sync, submit) is its own noun and verb: named once. */
-    int same = strcmp(noun, verb->name) == 0;
-    fprintf(out, "usage: cairn %s%s%s [options]%s%s\n\n%s\n\nOptions:\n", noun, same ? "" : " ", same ? "" : verb->name,
+    /* A command without verbs (sync, run) passes its name as both. */
+    int single = strcmp(noun, verb->name) == 0;
+    fprintf(out, "usage: cairn %s%s%s [options]%s%s\n\n%s\n\nOptions:\n", noun, single ? "" : " ",
+            single ? "" : verb->name,
             verb->args && *verb->args ? " " : "", verb->args ? verb->args : "", verb->summary);
     for (const cmd_opt *o = opts; o && o->name; o++) {
         char left[64];

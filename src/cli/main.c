@@ -20,6 +20,7 @@ static const cli_command cli_commands[] = {
     {"log", cli_log, cli_log_help, "Log a param, metric or tag into a run (MLFLOW_RUN_ID)"},
     {"artifacts", cli_artifacts, cli_artifacts_help, "List, upload and download a run's artifacts"},
     {"sync", cli_sync, cli_sync_help, "Replay the offline spool to the server"},
+    {"run", cli_run, cli_run_help, "Run an MLflow project as a tracked job (local or Slurm)"},
     {"import", cli_import, cli_import_help, "Import an MLflow file store (mlruns) into the server"},
     {"submit", cli_submit, cli_submit_help, "Run an MLflow project directory as a job on the server"},
     {"jobs", cli_jobs, cli_jobs_help, "List, show, cancel jobs and print their output"},
