@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../util/misc.h"
 #include "backend.h"
@@ -61,7 +62,7 @@ static void job_monitor_one(job_service *s, const json_t *job)
     job_status now;
     cerr e;
     cerr_clear(&e);
-    if (bid[0] == '\0' || job_backend_of(job, &kind) < 0 ||
+    if (bid[0] == '\0' || !job_service_reaches(s, job) || job_backend_of(job, &kind) < 0 ||
         job_state_parse(job_str(job, "state"), &prev) < 0)
         return;
     if (job_backend_poll(kind, bid, workdir, &now, &e) < 0) {
@@ -109,7 +110,7 @@ static void job_monitor_orphans(job_service *s)
     json_t *jobs = job_monitor_active(s), *job;
     size_t i;
     json_array_foreach(jobs, i, job) {
-        if (job_str(job, "backend_job_id")[0] != '\0')
+        if (job_str(job, "backend_job_id")[0] != '\0' || strcmp(job_str(job, "host"), s->host) != 0)
             continue;
         job_status lost = {JOB_LOST, -1, "the server stopped while the job was being submitted"};
         cerr e;
@@ -150,6 +151,11 @@ static void *job_monitor_main(void *arg)
     return NULL;
 }
 
+bool job_service_reaches(const job_service *s, const json_t *job)
+{
+    return strcmp(job_str(job, "backend"), "local") != 0 || strcmp(job_str(job, "host"), s->host) == 0;
+}
+
 /* ---- the service's life ---- */
 
 static int job_service_mkdirs(const char *dir, cerr *e)
@@ -186,6 +192,9 @@ int job_service_start(const job_service_config *cfg, job_service **out, cerr *e)
     s->tctx = (tracker_store_ctx){s->st, s->artifacts_destination};
     s->tracker = tracker_store_make(&s->tctx);
     s->tracking_uri = strdup("http://127.0.0.1:5000");
+    if (gethostname(s->host, sizeof s->host) != 0)
+        snprintf(s->host, sizeof s->host, "localhost");
+    s->host[sizeof s->host - 1] = '\0';
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

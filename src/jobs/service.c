@@ -180,16 +180,17 @@ static int job_service_check_project(const job_submit_req *r, const char *projec
 
 /* ---- recording ---- */
 
-static json_t *job_service_row(const char *job_id, const char *exp_id, const job_submit_req *r,
-                               const backend_config *cfg, const char *workdir, const char *user)
+static json_t *job_service_row(const job_service *s, const char *job_id, const char *exp_id,
+                               const job_submit_req *r, const backend_config *cfg,
+                               const char *workdir, const char *user)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "job_id", job_id,
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "job_id", job_id,
                      "experiment_id", exp_id, "run_name", r->run_name ? r->run_name : "",
                      "backend", backend_kind_name(cfg->backend), "state",
                      job_state_name(JOB_PENDING), "run_status", "SCHEDULED", "entry_point",
                      r->entry_point ? r->entry_point : "main", "user_id", user, "source",
                      r->source ? r->source : "cairn", "workdir", workdir, "submit_time",
-                     (json_int_t)time_now_ms());
+                     (json_int_t)time_now_ms(), "host", s->host);
 }
 
 /* MLFLOW_* only, and not the three the job gets from us. */
@@ -273,7 +274,7 @@ int job_service_submit(job_service *s, const job_submit_req *r, json_t **job, ce
         rc = job_service_check_project(r, sbuf_str(&project), e);
     const char *user = job_service_user(r, userbuf, sizeof userbuf);
     if (rc == 0) {
-        json_t *row = job_service_row(job_id, exp_id, r, cfg, sbuf_str(&workdir), user);
+        json_t *row = job_service_row(s, job_id, exp_id, r, cfg, sbuf_str(&workdir), user);
         rc = store_job_create(s->st, row, e);
         json_decref(row);
         recorded = rc == 0;

@@ -20,6 +20,7 @@ struct job_service {
     pthread_mutex_t mu;         /* guards tracking_uri and stopping */
     pthread_cond_t cv;
     char *tracking_uri;
+    char host[256];             /* this machine: local jobs are followed only here */
     bool stopping;
     bool running;               /* the monitor thread was started */
     pthread_t thread;
@@ -27,6 +28,10 @@ struct job_service {
 
 /* A copy of the tracking URI (heap). */
 char *job_service_tracking_uri(job_service *s);
+/* Whether this server can reach the job's backend: a local job only from
+ * the machine that started it (servers sharing one database may run on
+ * several machines). */
+bool job_service_reaches(const job_service *s, const json_t *job);
 /* Removes a job directory that was never recorded (best effort). */
 void job_service_rmtree(const char *dir);
 

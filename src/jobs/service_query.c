@@ -54,8 +54,12 @@ int job_service_cancel(job_service *s, const char *job_id, json_t **job, cerr *e
         while (k < BACKEND_KUBERNETES && strcmp(backend_kind_name(k), kind_name) != 0)
             k++;
         if (bid == NULL || bid[0] == '\0')
-            rc = cerr_set(e, CERR_INVALID_STATE,
+            rc = cerr_set(e, CERR_BAD_REQUEST,
                           "job %s is still being submitted; cancel it again in a moment", job_id);
+        else if (!job_service_reaches(s, *job))
+            rc = cerr_set(e, CERR_BAD_REQUEST,
+                          "job %s runs on %s, whose server can cancel it; this is %s", job_id,
+                          json_string_value(json_object_get(*job, "host")), s->host);
         else
             rc = job_backend_cancel(k, bid,
                                     json_string_value(json_object_get(*job, "workdir")), e);

@@ -168,10 +168,11 @@ int store_run_artifact_uri(store *st, const char *run_id, char **uri_out, cerr *
  * A Job is the object of docs/JOBS.md (job_id, experiment_id, run_id,
  * run_name, backend, backend_job_id, state, run_status, reason, exit_code,
  * entry_point, command, user_id, source, submit_time, start_time, end_time)
- * plus workdir. Missing text fields are "", missing times 0, exit_code -1. */
+ * plus workdir and host (the machine of the server that started it). Missing
+ * text fields are "", missing times 0, exit_code -1. */
 int store_job_create(store *st, const json_t *job, cerr *e);
 /* Sets the fields given; job_id, experiment_id, backend, user_id, source,
- * workdir and submit_time are fixed at creation. */
+ * workdir, host and submit_time are fixed at creation. */
 int store_job_update(store *st, const char *job_id, const json_t *fields, cerr *e);
 int store_job_get(store *st, const char *job_id, json_t **out, cerr *e);
 

@@ -28,6 +28,7 @@ static const store_job_col store_job_cols[] = {
     {"exit_code", true, false},  {"entry_point", false, false},  {"command", false, false},
     {"user_id", false, true},    {"source", false, true},        {"workdir", false, true},
     {"submit_time", true, true}, {"start_time", true, false},    {"end_time", true, false},
+    {"host", false, true},
 };
 #define STORE_JOB_NCOLS (sizeof store_job_cols / sizeof store_job_cols[0])
 
@@ -55,7 +56,8 @@ static const char store_jobs_ddl[] =
     " workdir TEXT NOT NULL,"
     " submit_time BIGINT NOT NULL,"
     " start_time BIGINT NOT NULL DEFAULT 0,"
-    " end_time BIGINT NOT NULL DEFAULT 0);"
+    " end_time BIGINT NOT NULL DEFAULT 0,"
+    " host VARCHAR(256) NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS cairn_jobs_submit ON cairn_jobs (submit_time, job_id);"
     "CREATE INDEX IF NOT EXISTS cairn_jobs_state ON cairn_jobs (state);";
 

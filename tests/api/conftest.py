@@ -113,6 +113,7 @@ class Server:
         self.stderr_paths = []
         self.killed = False
         self.pg_database = None
+        self.prefix = []  # a command the server runs under (e.g. unshare)
         if PG_BASE:
             # One database per data directory, found again on a restart.
             marker = os.path.join(tmpdir, "pg-database")
@@ -153,7 +154,7 @@ class Server:
             self.killed = False
             with open(err_path, "wb") as err, open(out_path, "wb") as out:
                 self.proc = subprocess.Popen(
-                    [
+                    self.prefix + [
                         CAIRN_BIN,
                         "server",
                         "--host",

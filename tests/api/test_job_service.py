@@ -19,7 +19,7 @@ import time
 import pytest
 import requests
 
-from jobs_util import (JOBS, Server, artifact, count_runs, get_job, get_run, mlproject,
+from jobs_util import (JOBS, Server, api_conftest, artifact, count_runs, get_job, get_run, mlproject,
                        run_params, run_tags, submit, tar_gz, wait_end, wait_job, zip_bytes)
 
 BACKENDS = ["local"]
@@ -295,3 +295,33 @@ def test_ml_task_manager_new_task(srv):
     assert task["task_id"] in [t["task_id"] for t in r.json()["tasks"]]
     r = requests.get(srv.url + f"/job_status/{task['job_id']}", timeout=60)
     assert r.status_code == 200 and r.json()["status"] == "COMPLETED"
+
+
+@api_conftest.postgres_only
+def test_servers_sharing_a_database_follow_local_jobs_only_on_their_machine(tmp_path):
+    """Two servers on one PostgreSQL database, the second in its own UTS
+    namespace under another host name: the first server's local job is
+    followed by the first server only (the second cannot see its process
+    and must not call it LOST), and the second refuses to cancel it."""
+    os.makedirs(tmp_path / "a")
+    os.makedirs(tmp_path / "b")
+    a = Server(str(tmp_path / "a")).start()
+    b = Server(str(tmp_path / "b"))
+    b.uri_override = a.store_uri
+    b.prefix = ["unshare", "--uts", "sh", "-c", 'hostname cairn-other-host && exec "$@"', "sh"]
+    b.start()
+    try:
+        proj = tar_gz({"MLproject": mlproject("sleep 3; echo done")})
+        r = submit(a.url, proj)
+        assert r.status_code == 200, r.text
+        job = r.json()["job"]
+        assert job["host"] == socket.gethostname()
+        job = wait_job(b.url, job["job_id"], {"RUNNING"})
+        r = requests.post(b.url + JOBS + "cancel", json={"job_id": job["job_id"]}, timeout=60)
+        assert r.status_code == 400 and r.json()["error_code"] == "BAD_REQUEST", r.text
+        assert "cairn-other-host" in r.json()["message"]
+        job = wait_end(b.url, job["job_id"])
+        assert job["state"] == "COMPLETED", job
+    finally:
+        problems = a.stop() + b.stop()
+    assert not problems, "\n".join(problems)

@@ -67,7 +67,8 @@ CAIRN_OBJECTS = [
     "user_id character varying(256) DEFAULT ''::character varying NOT NULL, "
     "source character varying(32) DEFAULT 'cairn'::character varying NOT NULL, "
     "workdir text NOT NULL, submit_time bigint NOT NULL, start_time bigint DEFAULT 0 NOT NULL, "
-    "end_time bigint DEFAULT 0 NOT NULL )",
+    "end_time bigint DEFAULT 0 NOT NULL, "
+    "host character varying(256) DEFAULT ''::character varying NOT NULL )",
     "ALTER TABLE ONLY public.cairn_jobs ADD CONSTRAINT cairn_jobs_pkey PRIMARY KEY (job_id)",
     "CREATE INDEX cairn_jobs_state ON public.cairn_jobs USING btree (state)",
     "CREATE INDEX cairn_jobs_submit ON public.cairn_jobs USING btree (submit_time, job_id)",

@@ -31,7 +31,7 @@ static void test_job_round_trip(void **state)
     assert_string_equal(text,
                         "{\"backend\":\"slurm\",\"backend_job_id\":\"\",\"command\":\"\","
                         "\"end_time\":0,\"entry_point\":\"\",\"exit_code\":-1,"
-                        "\"experiment_id\":\"0\",\"job_id\":\"a1\",\"reason\":\"\","
+                        "\"experiment_id\":\"0\",\"host\":\"\",\"job_id\":\"a1\",\"reason\":\"\","
                         "\"run_id\":\"\",\"run_name\":\"\",\"run_status\":\"SCHEDULED\","
                         "\"source\":\"cairn\",\"start_time\":0,\"state\":\"PENDING\","
                         "\"submit_time\":5,\"user_id\":\"ann\",\"workdir\":\"/jobs/x\"}");
