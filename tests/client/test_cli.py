@@ -18,7 +18,7 @@ NOUNS = {
 
 def test_top_level_help_lists_every_command(env):
     p = cli(["--help"], env, check=0)
-    for noun in list(NOUNS) + ["sync", "server"]:
+    for noun in list(NOUNS) + ["sync", "server", "run"]:
         assert noun in p.stdout
     assert cli([], env).returncode == 2
 
@@ -32,7 +32,8 @@ def test_noun_help(env, noun):
     assert bad.returncode == 2 and "unknown command" in bad.stderr
 
 
-@pytest.mark.parametrize("noun,verb", [(n, v) for n in sorted(NOUNS) for v in NOUNS[n]] + [("sync", None)])
+@pytest.mark.parametrize("noun,verb", [(n, v) for n in sorted(NOUNS) for v in NOUNS[n]]
+                         + [("sync", None), ("run", None)])
 def test_verb_help_and_unknown_flag(env, noun, verb):
     args = [noun] + ([verb] if verb else [])
     p = cli(args + ["--help"], env, check=0)
