@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,23 @@ static void test_completed(void **state)
     assert_string_equal(status, "0\n");
     free(status);
     sbuf_free(&want);
+    job_done(&j);
+}
+
+/* stdin is /dev/null (cat ends at once) and no descriptor of the caller
+ * reaches the job, close-on-exec or not. */
+static void test_clean_descriptors(void **state)
+{
+    (void)state;
+    int leaky = open("/dev/null", O_RDONLY);
+    assert_true(leaky > 2);
+    job j;
+    job_init(&j, "");
+    job_submit(&j, "cat; ls /proc/$$/fd | tr '\\n' ' '");
+    close(leaky);
+    job_status st = job_wait(&j, 10000);
+    expect(&st, JOB_COMPLETED, 0, "");
+    expect_output(&j, "0 1 2 ");
     job_done(&j);
 }
 
@@ -433,6 +451,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_completed),
+        cmocka_unit_test(test_clean_descriptors),
         cmocka_unit_test(test_failed_exit_3),
         cmocka_unit_test(test_killed_by_signal),
         cmocka_unit_test(test_cancel_whole_group),
