@@ -334,6 +334,8 @@ static int run_execute(const cmd_args *a, const run_opts *o, const backend_confi
         rc = cmd_status();
     if (rc == CLI_EXIT_OK)
         rc = run_experiment(c, o, &r.experiment_id);
+    if (rc == CLI_EXIT_OK && run_interrupted())
+        rc = RUN_EXIT_INTERRUPTED; /* before anything started */
     if (rc == CLI_EXIT_OK)
         rc = run_launch(c, o, cfg, &r, &l);
     if (rc != CLI_EXIT_OK && l.run_id == NULL && r.workdir.len > 0)

@@ -7,6 +7,8 @@
 
 #include "../jobs/launch.h"
 
+#define RUN_EXIT_INTERRUPTED 130
+
 typedef struct {
     const job_tracker *tracker;
     backend_kind backend;
@@ -20,6 +22,8 @@ typedef struct {
 /* SIGINT and SIGTERM only set a flag (no SA_RESTART): run_follow cancels.
  * SIGPIPE is ignored. */
 void run_signals_install(void);
+/* Has SIGINT or SIGTERM come? */
+int run_interrupted(void);
 /* Follows the job to its end: state changes on stderr, the output file's new
  * bytes on stdout, job_apply at each change, job_backend_cancel after a
  * signal. Returns the exit status: 0 FINISHED, 130 interrupted, else 1. */

@@ -19,7 +19,6 @@
 #define RUN_POLL_MS 1000
 #define RUN_POLL_ERRORS_MAX 60 /* consecutive failed polls before the job counts as LOST */
 #define RUN_SIGNALS_MAX 3      /* the third Ctrl-C stops following without waiting */
-#define RUN_EXIT_INTERRUPTED 130
 
 static volatile sig_atomic_t run_signals;
 
@@ -40,6 +39,11 @@ void run_signals_install(void)
     /* `cairn run ... | head`: a closed stdout must not end us with the job
      * still running and its run never ended. */
     signal(SIGPIPE, SIG_IGN);
+}
+
+int run_interrupted(void)
+{
+    return run_signals > 0;
 }
 
 /* Copies what the output file gained since *offset to out. */

@@ -174,8 +174,7 @@ static size_t job_tags(const job_launch_req *req, const mlproject_run *run, cons
 {
     size_t n = 0;
     tags[n++] = (store_kv){"mlflow.source.type", "PROJECT"};
-    if (req->source_name != NULL)
-        tags[n++] = (store_kv){"mlflow.source.name", req->source_name};
+    tags[n++] = (store_kv){"mlflow.source.name", req->source_name ? req->source_name : req->project_dir};
     tags[n++] = (store_kv){"mlflow.project.entryPoint", run->entry_point};
     tags[n++] = (store_kv){"mlflow.project.backend", backend_kind_name(cfg->backend)};
     if (req->user != NULL)
@@ -243,7 +242,13 @@ static int job_submit(const job_tracker *t, const job_launch_req *req, const bac
         return -1;
     }
     store_kv tag = {"cairn.job.backend_id", out->backend_id};
-    return t->run_log(t->ctx, out->run_id, NULL, 0, &tag, 1, e);
+    if (t->run_log(t->ctx, out->run_id, NULL, 0, &tag, 1, e) == 0)
+        return 0;
+    /* A job nobody could follow must not run on: stop it, fail the run. */
+    cerr ignored;
+    job_backend_cancel(cfg->backend, out->backend_id, req->workdir, &ignored);
+    job_fail_run(t, out->run_id, e->msg);
+    return -1;
 }
 
 int job_launch(const job_tracker *t, const job_launch_req *req, job_launched *out, cerr *e)

@@ -19,7 +19,7 @@ NOUNS = {
 
 def test_top_level_help_lists_every_command(env):
     p = cli(["--help"], env, check=0)
-    for noun in list(NOUNS) + ["sync", "server", "submit"]:
+    for noun in list(NOUNS) + ["sync", "server", "submit", "run"]:
         assert noun in p.stdout
     assert cli([], env).returncode == 2
 
@@ -33,7 +33,8 @@ def test_noun_help(env, noun):
     assert bad.returncode == 2 and "unknown command" in bad.stderr
 
 
-@pytest.mark.parametrize("noun,verb", [(n, v) for n in sorted(NOUNS) for v in NOUNS[n]] + [("sync", None), ("submit", None)])
+@pytest.mark.parametrize("noun,verb", [(n, v) for n in sorted(NOUNS) for v in NOUNS[n]]
+                         + [("sync", None), ("run", None), ("submit", None)])
 def test_verb_help_and_unknown_flag(env, noun, verb):
     args = [noun] + ([verb] if verb else [])
     p = cli(args + ["--help"], env, check=0)

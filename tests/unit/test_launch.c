@@ -46,6 +46,7 @@ typedef struct {
     size_t nartifacts;
     int calls;
     int fail_create;
+    const char *fail_tag; /* run_log fails for a tag with this key */
 } recorder;
 
 static void rec_set(rec_kv *list, size_t *n, const char *key, const char *value)
@@ -104,10 +105,12 @@ static int rec_create(void *ctx, const char *experiment_id, const char *run_name
 static int rec_log(void *ctx, const char *run_id, const store_kv *params, size_t nparams,
                    const store_kv *tags, size_t ntags, cerr *e)
 {
-    (void)e;
     recorder *r = ctx;
     r->calls++;
     assert_string_equal(run_id, "0123456789abcdef0123456789abcdef");
+    for (size_t i = 0; i < ntags; i++)
+        if (r->fail_tag != NULL && strcmp(tags[i].key, r->fail_tag) == 0)
+            return cerr_set(e, CERR_TEMPORARILY_UNAVAILABLE, "tracker gone");
     for (size_t i = 0; i < nparams; i++)
         rec_set(r->params, &r->nparams, params[i].key, params[i].value);
     for (size_t i = 0; i < ntags; i++)
@@ -390,6 +393,30 @@ static void test_launch_tracker_down(void **state)
     scratch_rm(&s);
 }
 
+/* Submitted, but the run cannot take the backend id: the job is stopped
+ * rather than left running untracked. */
+static void test_launch_untracked_job_is_cancelled(void **state)
+{
+    (void)state;
+    scratch s;
+    scratch_make(&s, "entry_points:\n  main:\n    command: \"sleep 60\"\n");
+    job_launch_req req = base_req(&s, NULL, 0);
+    recorder r = {.fail_tag = "cairn.job.backend_id"};
+    job_tracker t = rec_tracker(&r);
+    job_launched l;
+    cerr e;
+    assert_int_equal(job_launch(&t, &req, &l, &e), -1);
+    assert_string_equal(e.msg, "tracker gone");
+    assert_non_null(l.backend_id);
+    assert_string_equal(last_status(&r), "FAILED");
+    assert_string_equal(rec_get(r.tags, r.ntags, "cairn.job.reason"), "tracker gone");
+    job_status st = wait_end(&l, s.dir);
+    assert_int_equal(st.state, JOB_CANCELLED);
+    job_launched_free(&l);
+    rec_free(&r);
+    scratch_rm(&s);
+}
+
 /* ---- job_apply ---- */
 
 static job_status status_of(job_state st, int exit_code, const char *reason)
@@ -518,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_launch_refused_no_run),
         cmocka_unit_test(test_launch_submit_fails),
         cmocka_unit_test(test_launch_tracker_down),
+        cmocka_unit_test(test_launch_untracked_job_is_cancelled),
         cmocka_unit_test(test_apply_transitions),
         cmocka_unit_test(test_apply_terminal_states),
         cmocka_unit_test(test_apply_no_output),
