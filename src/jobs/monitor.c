@@ -125,30 +125,80 @@ static void job_monitor_orphans(job_service *s)
     json_decref(jobs);
 }
 
+/* A job submitted within this long and still PENDING is polled every
+ * JOB_MONITOR_FAST_MS rather than every poll_ms: the moment it starts is
+ * what its submitter is waiting to see. */
+#define JOB_MONITOR_YOUNG_MS 10000
+#define JOB_MONITOR_FAST_MS 100
+
+static bool job_monitor_young(const json_t *job, int64_t now)
+{
+    return strcmp(job_str(job, "state"), "PENDING") == 0 &&
+           now - json_integer_value(json_object_get(job, "submit_time")) < JOB_MONITOR_YOUNG_MS;
+}
+
+/* One round: every job when full, else only the young ones. Returns
+ * whether a young job is still waiting to start. */
+static bool job_monitor_round(job_service *s, bool full)
+{
+    json_t *jobs = job_monitor_active(s), *job;
+    int64_t now = time_now_ms();
+    bool young = false;
+    size_t i;
+    json_array_foreach(jobs, i, job) {
+        bool y = job_monitor_young(job, now);
+        if (full || y)
+            job_monitor_one(s, job);
+        young = young || y;
+    }
+    json_decref(jobs);
+    return young;
+}
+
+static void job_monitor_deadline(struct timespec *t, int64_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, t);
+    t->tv_sec += ms / 1000;
+    t->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
 static void *job_monitor_main(void *arg)
 {
     job_service *s = arg;
+    int64_t last_full = 0;
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {
+        s->kicked = false;
         pthread_mutex_unlock(&s->mu);
-        json_t *jobs = job_monitor_active(s), *job;
-        size_t i;
-        json_array_foreach(jobs, i, job) job_monitor_one(s, job);
-        json_decref(jobs);
+        int64_t now = time_now_ms();
+        bool full = now - last_full >= s->poll_ms;
+        if (full)
+            last_full = now;
+        bool young = job_monitor_round(s, full);
+        int64_t wait = s->poll_ms - (time_now_ms() - last_full);
+        if (young && wait > JOB_MONITOR_FAST_MS)
+            wait = JOB_MONITOR_FAST_MS;
         struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += s->poll_ms / 1000;
-        until.tv_nsec += (long)(s->poll_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        job_monitor_deadline(&until, wait > 0 ? wait : 0);
         pthread_mutex_lock(&s->mu);
-        while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT)
+        while (!s->stopping && !s->kicked &&
+               pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT)
             ;
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
+}
+
+void job_service_kick(job_service *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->kicked = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
 }
 
 bool job_service_reaches(const job_service *s, const json_t *job)

@@ -282,8 +282,10 @@ int job_service_submit(job_service *s, const job_submit_req *r, json_t **job, ce
     if (rc == 0)
         rc = job_service_launch(s, r, job_id, exp_id, sbuf_str(&workdir), sbuf_str(&project), cfg,
                                 user, e);
-    if (rc == 0)
+    if (rc == 0) {
+        job_service_kick(s);
         rc = job_service_get(s, job_id, job, e);
+    }
     if (rc < 0 && !recorded)
         job_service_rmtree(sbuf_str(&workdir));
     backend_config_free(cfg);

@@ -22,10 +22,13 @@ struct job_service {
     char *tracking_uri;
     char host[256];             /* this machine: local jobs are followed only here */
     bool stopping;
+    bool kicked;                /* a job was submitted: poll now */
     bool running;               /* the monitor thread was started */
     pthread_t thread;
 };
 
+/* Wakes the monitor for a round now (a job was just submitted). */
+void job_service_kick(job_service *s);
 /* A copy of the tracking URI (heap). */
 char *job_service_tracking_uri(job_service *s);
 /* Whether this server can reach the job's backend: a local job only from
