@@ -16,12 +16,15 @@ Nothing here is skipped: if no cluster can be reached or started, every test fai
 with the reason.
 """
 
+import json
 import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 
 import pytest
 
@@ -205,69 +208,39 @@ def unprivileged_uid():
 
 
 # ---- a `cairn server` for the suites that track jobs (test_run.py, ...) ----
+# The API suite's Server class (tests/api/conftest.py, through jobs_util):
+# the same start, and the same checks at the end (clean exit on SIGTERM, no
+# sanitizer report), plus two small request helpers.
 
-CAIRN_BIN = os.environ.get("CAIRN_BIN", os.path.join(REPO_ROOT, "build", "cairn"))
-SERVER_START_TIMEOUT = 30  # liveness bound, not a speed assertion
+sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "api"))
+from jobs_util import CAIRN_BIN, Server  # noqa: E402
 
 
-class CairnServer:
-    """One `cairn server` on 127.0.0.1 and a free port, over SQLite and a local
-    artifact folder in its own directory; stopped by PID."""
-
-    def __init__(self, tmpdir):
-        import socket
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.dir = tmpdir
-        self.log = os.path.join(tmpdir, "server.log")
-        with open(self.log, "wb") as err:
-            self.proc = subprocess.Popen(
-                [CAIRN_BIN, "server", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--backend-store-uri", f"sqlite:///{tmpdir}/mlflow.db",
-                 "--artifacts-destination", f"{tmpdir}/mlartifacts"],
-                stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, cwd=tmpdir)
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            try:
-                self.get("/health")
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        pytest.fail(f"cairn server did not start; log:\n{open(self.log).read()}", pytrace=False)
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
+class CairnServer(Server):
+    """One `cairn server` on 127.0.0.1 and a free port, over SQLite (or
+    CAIRN_TEST_PG) and a local artifact folder in its own directory."""
 
     def get(self, path):
-        """GET a path of the server; the body as bytes."""
-        import urllib.request
+        """GET a path of the server; the body as bytes (HTTPError on 4xx/5xx)."""
         with urllib.request.urlopen(self.url + path, timeout=CMD_TIMEOUT) as r:
             return r.read()
 
     def api(self, method, endpoint, body=None):
         """A call of MLflow's REST API (/api/2.0/mlflow/<endpoint>); the JSON answer."""
-        import json
-        import urllib.request
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"{self.url}/api/2.0/mlflow/{endpoint}", data=data, method=method,
+        req = urllib.request.Request(f"{self.url}/api/2.0/mlflow/{endpoint}", data=data,
+                                     method=method,
                                      headers={"Content-Type": "application/json"} if data else {})
         with urllib.request.urlopen(req, timeout=CMD_TIMEOUT) as r:
             return json.loads(r.read() or b"{}")
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=CMD_TIMEOUT)
-
 
 @pytest.fixture(scope="module")
 def cairn_server(tmp_path_factory):
-    """A fresh `cairn server` for one test module."""
-    srv = CairnServer(str(tmp_path_factory.mktemp("cairn-server")))
+    """A fresh `cairn server` for one test module, stopped by PID and checked."""
+    srv = CairnServer(str(tmp_path_factory.mktemp("cairn-server"))).start()
     try:
         yield srv
     finally:
-        srv.stop()
+        problems = srv.stop()
+    assert not problems, "\n".join(problems)
