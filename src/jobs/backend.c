@@ -91,6 +91,14 @@ int job_backend_cancel(backend_kind kind, const char *backend_id, const char *wo
     }
 }
 
+int job_backend_find(backend_kind kind, const char *job_id, char **backend_id, cerr *e)
+{
+    *backend_id = NULL;
+    if (kind == BACKEND_SLURM)
+        return slurm_find(job_id, backend_id, e);
+    return 0;
+}
+
 void backend_path(sbuf *out, const char *dir, const char *name)
 {
     sbuf_reset(out);

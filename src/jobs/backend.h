@@ -46,4 +46,11 @@ int job_backend_poll(backend_kind kind, const char *backend_id, const char *work
  * error. */
 int job_backend_cancel(backend_kind kind, const char *backend_id, const char *workdir, cerr *e);
 
+/* The job a submission named after job_id, for a caller that stopped
+ * before it learned the backend id (a server killed in the middle of
+ * job_backend_submit): 1 with *backend_id (heap), 0 when there is none or
+ * the backend cannot look jobs up by name (local), -1 on error. Slurm: the
+ * job named "cairn-<job_id>" that slurmctld still knows. */
+int job_backend_find(backend_kind kind, const char *job_id, char **backend_id, cerr *e);
+
 #endif

@@ -68,6 +68,7 @@ int local_cancel(const char *backend_id, const char *workdir, cerr *e);
 int slurm_submit(const job_spec *spec, char **backend_id, cerr *e);
 int slurm_poll(const char *backend_id, job_status *out, cerr *e);
 int slurm_cancel(const char *backend_id, cerr *e);
+int slurm_find(const char *job_id, char **backend_id, cerr *e);
 /* What slurmctld says (scontrol show job); *found false when it no
  * longer knows the job. */
 int slurm_scontrol_status(const char *id, job_status *out, bool *found, cerr *e);

@@ -103,24 +103,84 @@ static json_t *job_monitor_active(job_service *s)
     return jobs;
 }
 
-/* At start: a job recorded but never handed to its backend (the server
- * stopped in between) will never be; say so. */
-static void job_monitor_orphans(job_service *s)
+/* A job recorded without a backend id this long ago is no submission in
+ * progress (sbatch is given at most a minute) but one a killed server left
+ * behind. */
+#define JOB_ORPHAN_MS 120000
+
+/* The run a job's launch created, by its cairn.job.id tag: the job's
+ * record learns its run id only once the launch is over. Heap, or NULL. */
+static char *job_monitor_find_run(job_service *s, const json_t *job)
+{
+    const char *exp = job_str(job, "experiment_id");
+    char filter[128];
+    snprintf(filter, sizeof filter, "tags.`cairn.job.id` = '%s'", job_str(job, "job_id"));
+    store_search q = {&exp, 1, filter, NULL, 0, VIEW_ALL, 1, NULL};
+    json_t *runs = NULL;
+    char *next = NULL, *id = NULL;
+    cerr e;
+    if (store_run_search(s->st, &q, &runs, &next, &e) == 0 && json_array_size(runs) == 1) {
+        json_t *info = json_object_get(json_array_get(runs, 0), "info");
+        id = strdup(job_str(info, "run_id"));
+    }
+    json_decref(runs);
+    free(next);
+    return id;
+}
+
+/* Takes up a job whose server stopped during its submission: the backend
+ * may have it after all (Slurm, by its name), then it is followed as any
+ * other; otherwise it will never run, and is LOST. */
+static void job_monitor_orphan(job_service *s, const json_t *job)
+{
+    const char *id = job_str(job, "job_id");
+    char *run_id = job_str(job, "run_id")[0] ? strdup(job_str(job, "run_id"))
+                                              : job_monitor_find_run(s, job);
+    char *bid = NULL;
+    backend_kind kind;
+    cerr e;
+    int found = run_id && job_backend_of(job, &kind) == 0 ? job_backend_find(kind, id, &bid, &e) : 0;
+    json_t *f = NULL;
+    if (found < 0) {
+        log_msg(LOG_WARN, "job %s: looking for it after a restart: %s", id, e.msg);
+    } else if (found == 1) {
+        store_kv tag = {"cairn.job.backend_id", bid};
+        if (s->tracker.run_log(s->tracker.ctx, run_id, NULL, 0, &tag, 1, &e) < 0)
+            log_msg(LOG_WARN, "job %s: tagging run %s: %s", id, run_id, e.msg);
+        f = json_pack("{s:s, s:s}", "run_id", run_id, "backend_job_id", bid);
+        log_msg(LOG_INFO, "job %s: found again as %s job %s", id, job_str(job, "backend"), bid);
+    } else {
+        job_status lost = {JOB_LOST, -1, "the server stopped while the job was being submitted"};
+        if (run_id && job_apply(&s->tracker, run_id, JOB_PENDING, &lost, "", &e) < 0)
+            log_msg(LOG_WARN, "job %s: updating run %s: %s", id, run_id, e.msg);
+        f = job_monitor_fields(job, &lost);
+        json_object_set_new(f, "run_id", json_string(run_id ? run_id : ""));
+    }
+    if (f && store_job_update(s->st, id, f, &e) < 0)
+        log_msg(LOG_WARN, "job %s: %s", id, e.msg);
+    json_decref(f);
+    free(bid);
+    free(run_id);
+}
+
+static bool job_monitor_is_orphan(const job_service *s, const json_t *job, bool starting,
+                                  int64_t now)
+{
+    return job_str(job, "backend_job_id")[0] == '\0' &&
+           strcmp(job_str(job, "host"), s->host) == 0 &&
+           (starting || now - json_integer_value(json_object_get(job, "submit_time")) > JOB_ORPHAN_MS);
+}
+
+/* At start every job of this machine without a backend id is an orphan
+ * (no submission can be in progress yet); later, those old enough. */
+static void job_monitor_orphans(job_service *s, bool starting)
 {
     json_t *jobs = job_monitor_active(s), *job;
+    int64_t now = time_now_ms();
     size_t i;
     json_array_foreach(jobs, i, job) {
-        if (job_str(job, "backend_job_id")[0] != '\0' || strcmp(job_str(job, "host"), s->host) != 0)
-            continue;
-        job_status lost = {JOB_LOST, -1, "the server stopped while the job was being submitted"};
-        cerr e;
-        const char *run_id = job_str(job, "run_id");
-        if (run_id[0])
-            job_apply(&s->tracker, run_id, JOB_PENDING, &lost, "", &e);
-        json_t *f = job_monitor_fields(job, &lost);
-        if (store_job_update(s->st, job_str(job, "job_id"), f, &e) < 0)
-            log_msg(LOG_WARN, "job %s: %s", job_str(job, "job_id"), e.msg);
-        json_decref(f);
+        if (job_monitor_is_orphan(s, job, starting, now))
+            job_monitor_orphan(s, job);
     }
     json_decref(jobs);
 }
@@ -176,8 +236,10 @@ static void *job_monitor_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         int64_t now = time_now_ms();
         bool full = now - last_full >= s->poll_ms;
-        if (full)
+        if (full) {
             last_full = now;
+            job_monitor_orphans(s, false);
+        }
         bool young = job_monitor_round(s, full);
         int64_t wait = s->poll_ms - (time_now_ms() - last_full);
         if (young && wait > JOB_MONITOR_FAST_MS)
@@ -251,7 +313,7 @@ int job_service_start(const job_service_config *cfg, job_service **out, cerr *e)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
-    job_monitor_orphans(s);
+    job_monitor_orphans(s, true);
     if (pthread_create(&s->thread, NULL, job_monitor_main, s) != 0) {
         job_service_stop(s);
         return cerr_set(e, CERR_INTERNAL_ERROR, "cannot start the job monitor");

@@ -251,3 +251,26 @@ int slurm_cancel(const char *backend_id, cerr *e)
     sbuf_free(&err);
     return rc;
 }
+
+int slurm_find(const char *job_id, char **backend_id, cerr *e)
+{
+    *backend_id = NULL;
+    if (strspn(job_id, "0123456789abcdef") != strlen(job_id) || job_id[0] == '\0')
+        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "'%.64s' is not a Cairn job id", job_id);
+    sbuf name = SBUF_INIT, o = SBUF_INIT, err = SBUF_INIT;
+    sbuf_printf(&name, "cairn-%s", job_id);
+    const char *argv[] = {"squeue", "-h", "-t", "all", "-n", name.data, "-o", "%i", NULL};
+    int status = 0, rc = backend_run(argv, BACKEND_CMD_TIMEOUT_MS, &o, &err, &status, e);
+    if (rc == 0 && status != 0)
+        rc = cerr_set(e, unreachable(err.data) ? CERR_TEMPORARILY_UNAVAILABLE : CERR_INTERNAL_ERROR,
+                      "squeue -n %s failed (exit %d): %s", name.data, status, one_line(&err));
+    if (rc == 0 && o.len > 0) {
+        size_t n = strspn(o.data, "0123456789");
+        if (n > 0 && (*backend_id = strndup(o.data, n)) != NULL)
+            rc = 1;
+    }
+    sbuf_free(&name);
+    sbuf_free(&o);
+    sbuf_free(&err);
+    return rc;
+}

@@ -325,3 +325,39 @@ def test_servers_sharing_a_database_follow_local_jobs_only_on_their_machine(tmp_
     finally:
         problems = a.stop() + b.stop()
     assert not problems, "\n".join(problems)
+
+
+def forget_submission(srv, job_id):
+    """What a server killed inside a submission leaves: the job recorded,
+    the run created, but neither the run id nor the backend id recorded."""
+    stmt = f"UPDATE cairn_jobs SET run_id = '', backend_job_id = '' WHERE job_id = '{job_id}'"
+    if srv.pg_database:
+        api_conftest.psql(stmt, srv.pg_database)
+    else:
+        import sqlite3
+        db = sqlite3.connect(srv.db_path)
+        db.execute(stmt)
+        db.commit()
+        db.close()
+
+
+def test_a_local_job_lost_in_its_submission_is_lost_and_its_run_failed(tmp_path):
+    """The local backend cannot find a job by name: a restarted server marks
+    the job LOST and finds its run (by the cairn.job.id tag) to fail it."""
+    s = Server(str(tmp_path)).start()
+    try:
+        r = submit(s.url, tar_gz({"MLproject": mlproject("sleep 1")}))
+        assert r.status_code == 200, r.text
+        job = r.json()["job"]
+        s.kill()
+        forget_submission(s, job["job_id"])
+        s.start()
+        got = wait_end(s.url, job["job_id"])
+        assert (got["state"], got["run_status"]) == ("LOST", "FAILED")
+        assert got["run_id"] == job["run_id"]
+        run = get_run(s.url, job["run_id"])
+        assert run["info"]["status"] == "FAILED"
+        assert "being submitted" in run_tags(run)["cairn.job.reason"]
+    finally:
+        problems = s.stop()
+    assert not problems, "\n".join(problems)

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -201,3 +202,31 @@ def test_readme_wine_quality_through_cairn_submit(srv, backend):
     tags = run_tags(run)
     assert tags["mlflow.project.backend"] == backend and tags["mlflow.runName"] == "first-slurm"
     assert len(artifact(srv.url, run, "model/model.pkl")) > 100
+
+
+def test_a_slurm_job_whose_submission_was_cut_short_is_found_by_name(tmp_path):
+    """A server killed after sbatch but before it recorded the Slurm job id:
+    the restarted server finds the job by its name (cairn-<job_id>) and its
+    run by the cairn.job.id tag, and follows it to the end."""
+    s = Server(str(tmp_path)).start()
+    try:
+        r = submit(s.url, tar_gz({"MLproject": mlproject("sleep 2; echo found")}),
+                   config=config("slurm"))
+        assert r.status_code == 200, r.text
+        job = r.json()["job"]
+        s.kill()
+        db = sqlite3.connect(s.db_path)
+        db.execute("UPDATE cairn_jobs SET run_id = '', backend_job_id = '' WHERE job_id = ?",
+                   (job["job_id"],))
+        db.commit()
+        db.close()
+        s.start()
+        got = wait_end(s.url, job["job_id"])
+        assert (got["state"], got["run_status"]) == ("COMPLETED", "FINISHED"), got
+        assert (got["run_id"], got["backend_job_id"]) == (job["run_id"], job["backend_job_id"])
+        run = get_run(s.url, job["run_id"])
+        assert run["info"]["status"] == "FINISHED"
+        assert "found" in artifact(s.url, run, "cairn/output.log").decode()
+    finally:
+        problems = s.stop()
+    assert not problems, "\n".join(problems)
