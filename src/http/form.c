@@ -2,7 +2,11 @@
  * job submission endpoints: text fields become the request's args, file
  * parts are streamed to temporary files, so a 100 MiB project costs no
  * memory. libmicrohttpd's post processor does the parsing; this file keeps
- * the limits (HTTP_FORM_*) and the files. */
+ * the limits (HTTP_FORM_*) and the files.
+ *
+ * A temporary file is unlinked as soon as it is created and reached
+ * through /proc/self/fd/N while the request lives: whatever happens to the
+ * request or the process (even SIGKILL), no upload is left behind. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +96,10 @@ static enum MHD_Result http_form_file_open(http_form *f, const char *key, const 
         ff->path = NULL;
         return http_form_fail(f, "cannot store the upload: %s", strerror(errno));
     }
+    unlink(ff->path);
+    sbuf_printf(&p, "/proc/self/fd/%d", ff->fd);
+    free(ff->path);
+    ff->path = sbuf_detach(&p);
     ff->field = strdup(key);
     ff->filename = strdup(filename);
     f->nfiles++;
@@ -177,8 +185,7 @@ int http_form_finish(http_form *f, json_t **args, const api_file **files, size_t
     http_form_flush(f);
     for (size_t i = 0; i < f->nfiles; i++) {
         http_form_file *ff = &f->files[i];
-        close(ff->fd);
-        ff->fd = -1;
+        /* Kept open: the file lives as long as its descriptor. */
         f->pub[i] = (api_file){ff->field, ff->filename, ff->path, ff->pub.size};
     }
     *args = json_incref(f->args);
@@ -197,7 +204,6 @@ void http_form_free(http_form *f)
         http_form_file *ff = &f->files[i];
         if (ff->fd >= 0)
             close(ff->fd);
-        unlink(ff->path);
         free(ff->path);
         free(ff->field);
         free(ff->filename);

@@ -361,3 +361,49 @@ def test_a_local_job_lost_in_its_submission_is_lost_and_its_run_failed(tmp_path)
     finally:
         problems = s.stop()
     assert not problems, "\n".join(problems)
+
+
+# ---- malformed forms: MLflow's error body, never a crash ----
+
+def raw_form(srv, body, content_type="multipart/form-data; boundary=XyZ"):
+    return requests.post(srv.url + JOBS + "submit", data=body,
+                         headers={"Content-Type": content_type}, timeout=60)
+
+
+@pytest.mark.parametrize("body,content_type", [
+    (b"--XyZ\r\nContent-Disposition: form-data; name=\"project\"; filename=\"p.tgz\"\r\n\r\nabc",
+     "multipart/form-data; boundary=XyZ"),                      # cut short, no closing boundary
+    (b"garbage without any boundary", "multipart/form-data; boundary=XyZ"),
+    (b"--XyZ--\r\n", "multipart/form-data"),                     # no boundary parameter
+    (b"project=abc", "text/plain"),                              # not a form at all
+])
+def test_malformed_multipart_bodies_are_refused(srv, body, content_type):
+    r = raw_form(srv, body, content_type)
+    assert r.status_code == 400, r.text
+    assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE", r.text
+    assert requests.get(srv.url + "/health", timeout=60).status_code == 200
+
+
+def test_form_limits_fields_files_and_field_size(srv):
+    proj = ("project", ("p.tar.gz", tar_gz({"MLproject": mlproject("true")})))
+    many_fields = [("param", f"k{i}=v") for i in range(1100)]
+    r = requests.post(srv.url + JOBS + "submit", files=[proj], data=many_fields, timeout=60)
+    assert r.status_code == 400 and "too many form fields" in r.json()["message"], r.text
+    r = requests.post(srv.url + JOBS + "submit", files=[proj],
+                      data={"run_name": "x" * (1024 * 1024 + 1)}, timeout=60)
+    assert r.status_code == 400 and "too long" in r.json()["message"], r.text
+    files = [proj] + [(f"f{i}", (f"f{i}.txt", b"x")) for i in range(16)]
+    r = requests.post(srv.url + JOBS + "submit", files=files, timeout=60)
+    assert r.status_code == 400 and "too many files" in r.json()["message"], r.text
+    # No upload is ever left behind: each is unlinked as soon as it exists.
+    tmp = os.environ.get("TMPDIR") or "/tmp"
+    assert [f for f in os.listdir(tmp) if f.startswith("cairn-upload-")] == []
+
+
+def test_parameters_must_be_a_json_object_of_scalars(srv):
+    proj = tar_gz({"MLproject": mlproject("echo {a}", {"a": "{type: string}"})})
+    for bad in ("[1, 2]", "{\"a\": [1]}", "{\"a\": null}", "not json"):
+        r = submit(srv.url, proj, parameters=bad)
+        assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE", r.text
+    r = submit(srv.url, proj, param=["no-equals-sign"])
+    assert r.status_code == 400 and "key=value" in r.json()["message"], r.text
