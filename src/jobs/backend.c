@@ -91,6 +91,13 @@ int job_backend_cancel(backend_kind kind, const char *backend_id, const char *wo
     }
 }
 
+int job_backend_peek(backend_kind kind, const char *const *ids, size_t n, int *states, cerr *e)
+{
+    if (kind != BACKEND_SLURM)
+        return 0;
+    return slurm_peek(ids, n, states, e) < 0 ? -1 : 1;
+}
+
 int job_backend_find(backend_kind kind, const char *job_id, char **backend_id, cerr *e)
 {
     *backend_id = NULL;

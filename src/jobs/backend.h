@@ -46,6 +46,14 @@ int job_backend_poll(backend_kind kind, const char *backend_id, const char *work
  * error. */
 int job_backend_cancel(backend_kind kind, const char *backend_id, const char *workdir, cerr *e);
 
+/* The states of many jobs in one call, where the backend has one (Slurm:
+ * one squeue for all of this user's jobs): states[i] is a job_state, or -1
+ * when the backend does not list ids[i] (it ended a while ago). Only the
+ * state: poll a job whose state changed for its exit code and reason.
+ * Returns 1 when done, 0 when the backend has no such call (poll each job),
+ * -1 on error. */
+int job_backend_peek(backend_kind kind, const char *const *ids, size_t n, int *states, cerr *e);
+
 /* The job a submission named after job_id, for a caller that stopped
  * before it learned the backend id (a server killed in the middle of
  * job_backend_submit): 1 with *backend_id (heap), 0 when there is none or

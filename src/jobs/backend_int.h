@@ -69,6 +69,9 @@ int slurm_submit(const job_spec *spec, char **backend_id, cerr *e);
 int slurm_poll(const char *backend_id, job_status *out, cerr *e);
 int slurm_cancel(const char *backend_id, cerr *e);
 int slurm_find(const char *job_id, char **backend_id, cerr *e);
+int slurm_peek(const char *const *ids, size_t n, int *states, cerr *e);
+/* squeue's "ID STATE" lines into states[i] for ids[i] (-1: not listed). */
+void slurm_peek_parse(const char *text, const char *const *ids, size_t n, int *states);
 /* What slurmctld says (scontrol show job); *found false when it no
  * longer knows the job. */
 int slurm_scontrol_status(const char *id, job_status *out, bool *found, cerr *e);

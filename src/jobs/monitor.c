@@ -2,9 +2,11 @@
  * thread that, every poll_ms, asks the backend of each job that has not
  * ended for its state and moves the job's run along (launch.c's job_apply).
  *
- * The order is apply, then record: a server killed in between polls the
- * job again after its restart and applies the same state once more, which
- * job_apply makes harmless. A poll that fails (squeue unreachable for a
+ * Slurm jobs are first looked at all together (one squeue per round); only
+ * those whose state moved are polled one by one, for their exit code and
+ * reason. The order is apply, then record: a server killed in between
+ * polls the job again after its restart and applies the same state once
+ * more, which job_apply makes harmless. A poll that fails (squeue unreachable for a
  * moment) is logged and retried next round; it never ends a job. */
 #include "service_int.h"
 
@@ -197,6 +199,42 @@ static bool job_monitor_young(const json_t *job, int64_t now)
            now - json_integer_value(json_object_get(job, "submit_time")) < JOB_MONITOR_YOUNG_MS;
 }
 
+/* The Slurm jobs of a round in one squeue: peek[i] is the state of
+ * jobs[i] if it is a Slurm job squeue lists, else -1. Without the answer
+ * every job is polled on its own. */
+static void job_monitor_peek(json_t *jobs, int *peek)
+{
+    size_t n = json_array_size(jobs), m = 0;
+    const char **ids = calloc(n + 1, sizeof *ids);
+    size_t *at = calloc(n + 1, sizeof *at);
+    for (size_t i = 0; i < n; i++) {
+        json_t *job = json_array_get(jobs, i);
+        peek[i] = -1;
+        if (strcmp(job_str(job, "backend"), "slurm") == 0 && job_str(job, "backend_job_id")[0]) {
+            at[m] = i;
+            ids[m++] = job_str(job, "backend_job_id");
+        }
+    }
+    int *st = calloc(m + 1, sizeof *st);
+    cerr e;
+    if (m > 0 && job_backend_peek(BACKEND_SLURM, ids, m, st, &e) < 0)
+        log_msg(LOG_WARN, "job monitor: squeue for %zu jobs: %s (polling each)", m, e.msg);
+    else
+        for (size_t k = 0; k < m; k++)
+            peek[at[k]] = st[k];
+    free(st);
+    free(at);
+    free(ids);
+}
+
+/* Nothing to do for a job the peek shows in the state already recorded. */
+static bool job_monitor_unchanged(const json_t *job, int peeked)
+{
+    job_state recorded;
+    return peeked >= 0 && job_state_parse(job_str(job, "state"), &recorded) == 0 &&
+           (int)recorded == peeked && !job_state_terminal(recorded);
+}
+
 /* One round: every job when full, else only the young ones. Returns
  * whether a young job is still waiting to start. */
 static bool job_monitor_round(job_service *s, bool full)
@@ -204,13 +242,17 @@ static bool job_monitor_round(job_service *s, bool full)
     json_t *jobs = job_monitor_active(s), *job;
     int64_t now = time_now_ms();
     bool young = false;
+    int *peek = calloc(json_array_size(jobs) + 1, sizeof *peek);
+    if (full)
+        job_monitor_peek(jobs, peek);
     size_t i;
     json_array_foreach(jobs, i, job) {
         bool y = job_monitor_young(job, now);
-        if (full || y)
+        if (y || (full && !job_monitor_unchanged(job, peek[i])))
             job_monitor_one(s, job);
         young = young || y;
     }
+    free(peek);
     json_decref(jobs);
     return young;
 }

@@ -481,6 +481,30 @@ static void test_run(void **state)
     sbuf_free(&err);
 }
 
+/* squeue "%i %T" lines to the states of the ids asked for: unknown ids,
+ * other users' jobs, array and step ids, unknown states and junk lines are
+ * left out (-1), never mistaken. */
+static void test_peek_parse(void **state)
+{
+    (void)state;
+    const char *ids[] = {"12", "7", "123", "99", "5"};
+    int st[5];
+    slurm_peek_parse("7 RUNNING\n12 PENDING\n1234 RUNNING\n123_4 RUNNING\n99 WEIRD\n"
+                     "garbage\n\n5 CANCELLED by 0\n",
+                     ids, 5, st);
+    assert_int_equal(st[0], JOB_PENDING);
+    assert_int_equal(st[1], JOB_RUNNING);
+    assert_int_equal(st[2], -1);
+    assert_int_equal(st[3], -1);
+    assert_int_equal(st[4], JOB_CANCELLED);
+    slurm_peek_parse("", ids, 5, st);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(st[i], -1);
+    /* COMPLETING reads RUNNING: the completion comes from a poll of its own. */
+    slurm_peek_parse("99 COMPLETING\n", ids, 5, st);
+    assert_int_equal(st[3], JOB_RUNNING);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_not_built),
         cmocka_unit_test(test_bad_ids),
         cmocka_unit_test(test_run),
+        cmocka_unit_test(test_peek_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
