@@ -91,10 +91,12 @@ int api_jobs_params(const json_t *args, const char *field, json_t *params, cerr 
         json_object_foreach(obj, k, v) {
             char *val = api_param_text(v);
             if (json_is_object(v) || json_is_array(v) || json_is_null(v)) {
+                /* The message first: k lives in obj. */
+                cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
+                         "parameter '%s' must be a string or a number", k);
                 free(val);
                 json_decref(obj);
-                return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
-                                "parameter '%s' must be a string or a number", k);
+                return -1;
             }
             json_array_append_new(params, json_sprintf("%s=%s", k, val));
             free(val);
