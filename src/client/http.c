@@ -204,22 +204,30 @@ static int cl_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     return 0;
 }
 
-/* Download sink: the body goes to the file on 2xx, to a buffer otherwise
- * (an MLflow error body to report). */
+/* Response sink: a 2xx body goes to a function (a download's file, a
+ * followed log's caller), anything else to a buffer (an MLflow error body
+ * to report). */
 typedef struct {
     CURL *h;
-    FILE *f;
+    cairn_write_fn fn;
+    void *ud;
     cl_buf *err;
-} cl_sink;
+} cl_stream;
 
-static size_t cl_write_sink(char *p, size_t sz, size_t n, void *ud)
+static size_t cl_write_stream(char *p, size_t sz, size_t n, void *ud)
 {
-    cl_sink *s = ud;
+    cl_stream *s = ud;
     long status = 0;
     curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
     if (status >= 300)
         return cl_write_buf(p, sz, n, s->err);
-    return fwrite(p, sz, n, s->f) == n ? sz * n : 0;
+    return s->fn(s->ud, p, sz * n) == 0 ? sz * n : 0;
+}
+
+/* A download's file as a cairn_write_fn. */
+static int cl_write_file(void *arg, const char *data, size_t len)
+{
+    return fwrite(data, 1, len, arg) == len ? 0 : -1;
 }
 
 static int cl_transfer(cairn_client *c, const char *path, const char *local, int upload,
@@ -238,7 +246,7 @@ static int cl_transfer(cairn_client *c, const char *path, const char *local, int
     cl_progress prog = {fn, ud, upload};
     pthread_mutex_lock(&c->http_mu);
     CURL *h = c->http;
-    cl_sink sink = {h, f, &resp};
+    cl_stream sink = {h, cl_write_file, f, &resp};
     struct curl_slist *hdrs = cl_setup(c, h, upload ? "PUT" : "GET", path, url, sizeof url, errbuf);
     if (upload) {
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
@@ -247,7 +255,7 @@ static int cl_transfer(cairn_client *c, const char *path, const char *local, int
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cl_write_buf);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
     } else {
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cl_write_sink);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cl_write_stream);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     }
     if (fn != NULL) {
@@ -302,25 +310,6 @@ int cl_http_multipart(cairn_client *c, const char *path, cl_mime_fn build, void 
         r = cl_oom();
     cl_buf_free(&resp);
     return r;
-}
-
-/* Stream sink: a 2xx body goes to the caller's function, anything else to a
- * buffer (an MLflow error body to report). */
-typedef struct {
-    CURL *h;
-    cairn_write_fn fn;
-    void *ud;
-    cl_buf *err;
-} cl_stream;
-
-static size_t cl_write_stream(char *p, size_t sz, size_t n, void *ud)
-{
-    cl_stream *s = ud;
-    long status = 0;
-    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
-    if (status >= 300)
-        return cl_write_buf(p, sz, n, s->err);
-    return s->fn(s->ud, p, sz * n) == 0 ? sz * n : 0;
 }
 
 int cl_http_stream(cairn_client *c, const char *path, cairn_write_fn fn, void *ud)
