@@ -45,23 +45,13 @@ static enum MHD_Result http_form_fail(http_form *f, const char *fmt, const char 
     return MHD_NO;
 }
 
-/* A text field is complete: into args, a repeated name as an array. */
+/* A text field is complete: into args, a repeated name as an array (as a
+ * query string's). */
 static void http_form_flush(http_form *f)
 {
     if (f->value_key == NULL)
         return;
-    json_t *v = http_json_string(sbuf_str(&f->value));
-    json_t *old = json_object_get(f->args, f->value_key);
-    if (old == NULL) {
-        json_object_set_new(f->args, f->value_key, v);
-    } else if (json_is_array(old)) {
-        json_array_append_new(old, v);
-    } else {
-        json_t *arr = json_array();
-        json_array_append(arr, old);
-        json_array_append_new(arr, v);
-        json_object_set_new(f->args, f->value_key, arr);
-    }
+    http_args_add(f->args, f->value_key, http_json_string(sbuf_str(&f->value)), false);
     free(f->value_key);
     f->value_key = NULL;
     sbuf_reset(&f->value);

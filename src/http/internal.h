@@ -83,6 +83,10 @@ size_t http_unescape(void *cls, struct MHD_Connection *c, char *s);
  * key (or key[] / key[N]) -> array of strings. Returns the number of keys
  * given (0: no query string). *out is a new object. */
 size_t http_args_from_query(struct MHD_Connection *c, json_t **out);
+/* Adds a field to args as a query string's are added: the first value as
+ * it is (or in a list when as_list: key[] / key[N]), a repeated key turns
+ * into a list. key is made UTF-8 first. Steals v. */
+void http_args_add(json_t *args, const char *key, json_t *v, bool as_list);
 /* A JSON body: empty or null -> {}, a JSON string holding JSON (old
  * clients double-encode) is decoded again; anything but an object is
  * INVALID_PARAMETER_VALUE. */

@@ -47,6 +47,30 @@ typedef struct {
     sbuf key;
 } http_query_walk;
 
+void http_args_add(json_t *args, const char *key, json_t *v, bool as_list)
+{
+    /* Keys must be UTF-8 for jansson; make them so as werkzeug would. */
+    json_t *kj = http_json_string(key);
+    const char *k = json_string_value(kj);
+    json_t *old = json_object_get(args, k);
+    if (old == NULL) {
+        if (as_list) {
+            json_t *arr = json_array();
+            json_array_append_new(arr, v);
+            v = arr;
+        }
+        json_object_set_new(args, k, v);
+    } else if (json_is_array(old)) {
+        json_array_append_new(old, v);
+    } else {
+        json_t *arr = json_array();
+        json_array_append(arr, old);
+        json_array_append_new(arr, v);
+        json_object_set_new(args, k, arr);
+    }
+    json_decref(kj);
+}
+
 static enum MHD_Result http_query_one(void *cls, enum MHD_ValueKind kind, const char *key,
                                       const char *value)
 {
@@ -56,27 +80,7 @@ static enum MHD_Result http_query_one(void *cls, enum MHD_ValueKind kind, const 
     size_t base = http_array_key_len(key);
     sbuf_reset(&w->key);
     sbuf_append(&w->key, key, base ? base : strlen(key));
-    /* Keys must be UTF-8 for jansson; make them so as werkzeug would. */
-    json_t *kj = http_json_string(sbuf_str(&w->key));
-    const char *k = json_string_value(kj);
-    json_t *v = http_json_string(value ? value : "");
-    json_t *old = json_object_get(w->args, k);
-    if (old == NULL) {
-        if (base) {
-            json_t *arr = json_array();
-            json_array_append_new(arr, v);
-            v = arr;
-        }
-        json_object_set_new(w->args, k, v);
-    } else if (json_is_array(old)) {
-        json_array_append_new(old, v);
-    } else {
-        json_t *arr = json_array();
-        json_array_append(arr, old);
-        json_array_append_new(arr, v);
-        json_object_set_new(w->args, k, arr);
-    }
-    json_decref(kj);
+    http_args_add(w->args, sbuf_str(&w->key), http_json_string(value ? value : ""), base != 0);
     return MHD_YES;
 }
 
