@@ -200,8 +200,7 @@ int api_compat_task(const api_ctx *ctx, const api_request *req, api_result *res,
 {
     const char *id;
     json_t *job;
-    if (api_jobs_service(ctx, e) < 0 || jsonx_string_required(req->args, "task_id", &id, e) < 0 ||
-        job_service_get(ctx->jobs, id, &job, e) < 0)
+    if (api_job_load(ctx, req, "task_id", &id, &job, e) < 0)
         return -1;
     res->json = api_task_of(job);
     return 0;
@@ -211,8 +210,7 @@ int api_compat_job_status(const api_ctx *ctx, const api_request *req, api_result
 {
     const char *id;
     json_t *job;
-    if (api_jobs_service(ctx, e) < 0 || jsonx_string_required(req->args, "job_id", &id, e) < 0 ||
-        job_service_get(ctx->jobs, id, &job, e) < 0)
+    if (api_job_load(ctx, req, "job_id", &id, &job, e) < 0)
         return -1;
     res->json = json_pack("{s:s, s:O, s:O}", "job_id", id, "status", json_object_get(job, "state"),
                           "backend_job_id", json_object_get(job, "backend_job_id"));

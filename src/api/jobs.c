@@ -181,12 +181,19 @@ int api_jobs_submit(const api_ctx *ctx, const api_request *req, api_result *res,
     return rc;
 }
 
+int api_job_load(const api_ctx *ctx, const api_request *req, const char *field, const char **id,
+                 json_t **job, cerr *e)
+{
+    if (api_jobs_service(ctx, e) < 0 || jsonx_string_required(req->args, field, id, e) < 0)
+        return -1;
+    return job_service_get(ctx->jobs, *id, job, e);
+}
+
 int api_jobs_get(const api_ctx *ctx, const api_request *req, api_result *res, cerr *e)
 {
     const char *id;
     json_t *job;
-    if (api_jobs_service(ctx, e) < 0 || jsonx_string_required(req->args, "job_id", &id, e) < 0 ||
-        job_service_get(ctx->jobs, id, &job, e) < 0)
+    if (api_job_load(ctx, req, "job_id", &id, &job, e) < 0)
         return -1;
     return api_jobs_answer(job, "job", res);
 }

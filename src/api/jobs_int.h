@@ -23,6 +23,9 @@ int api_file_read(const api_file *f, size_t max, char **text, size_t *len, cerr 
 int api_jobs_params(const json_t *args, const char *field, json_t *params, cerr *e);
 /* Borrowed C strings of a JSON string array (free the array only). */
 const char **api_str_array(const json_t *arr, size_t *n);
+/* The job named by args[field] (required); *id is that argument. */
+int api_job_load(const api_ctx *ctx, const api_request *req, const char *field, const char **id,
+                 json_t **job, cerr *e);
 /* res = {key: job} (job stolen). */
 int api_jobs_answer(json_t *job, const char *key, api_result *res);
 /* A boolean argument: true/false (also True/False, 1/0); absent is false. */
