@@ -25,6 +25,14 @@ char *store_path_join(const char *base, const char *a, const char *b);
 char *store_json_list(const char *const *items, size_t n);
 char *store_json_int_list(const int64_t *items, size_t n);
 
+/* One row of a result as its JSON entity. */
+typedef json_t *(*store_row_fn)(db_stmt *s);
+/* A page of a query whose LIMIT is max + 1: up to max rows of s into arr;
+ * a row beyond them means a next page, whose token (offset + max) goes to
+ * *next_token. 0 or -1. */
+int store_page_read(db_stmt *s, store_row_fn fn, int64_t max, int64_t offset, json_t *arr,
+                    char **next_token, cerr *e);
+
 /* A sorted index from id strings to positions, for attaching child rows
  * (params, tags, ...) to the right parent without one query per parent. */
 typedef struct store_idx_entry {

@@ -242,19 +242,8 @@ int store_job_list(store *st, const store_job_query *q, json_t **out, char **nex
     sbuf_free(&sql);
     int rc = (s == NULL || db_bindf(s, e, "ttttii", exp, exp, src, src, max + 1, offset) < 0) ? -1 : 0;
     json_t *arr = json_array();
-    while (rc == 0) {
-        int r = db_row(s, e);
-        if (r <= 0) {
-            rc = r;
-            break;
-        }
-        if ((int64_t)json_array_size(arr) == max) {
-            *next_token = token_from_offset(offset + max);
-            db_reset(s);
-            break;
-        }
-        json_array_append_new(arr, store_job_from_row(s));
-    }
+    if (rc == 0)
+        rc = store_page_read(s, store_job_from_row, max, offset, arr, next_token, e);
     db_read_end(st, c);
     if (rc < 0) {
         json_decref(arr);

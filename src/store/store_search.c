@@ -24,7 +24,6 @@ static search_dialect store_dialect(const store *st)
     return st->kind == DB_POSTGRES ? SEARCH_POSTGRES : SEARCH_SQLITE;
 }
 
-typedef json_t *(*store_row_fn)(db_stmt *s);
 
 static json_t *store_search_run_row(db_stmt *s)
 {
@@ -52,23 +51,6 @@ static int store_bind_search(db_stmt *s, int first, const search_sql *q, cerr *e
             return -1;
     }
     return 0;
-}
-
-/* Step s, whose LIMIT is max + 1, into arr; a row beyond max means there is
- * a next page. */
-static int store_search_page(db_stmt *s, store_row_fn fn, int64_t max, int64_t offset, json_t *arr,
-                             char **next_token, cerr *e)
-{
-    int rc;
-    while ((rc = db_row(s, e)) == 1) {
-        if ((int64_t)json_array_size(arr) == max) {
-            *next_token = token_from_offset(offset + max);
-            db_reset(s);
-            return 0;
-        }
-        json_array_append_new(arr, fn(s));
-    }
-    return rc;
 }
 
 /* One search for store_search_exec: sql binds the experiment ids (runs
@@ -100,7 +82,7 @@ static int store_search_exec(store *st, const store_search_job *j, json_t **out,
         rc = 0;
     json_t *arr = json_array();
     if (rc == 0)
-        rc = store_search_page(s, j->row, j->max, j->offset, arr, next_token, e);
+        rc = store_page_read(s, j->row, j->max, j->offset, arr, next_token, e);
     if (rc == 0)
         rc = j->attach(c, arr, e);
     db_read_end(st, c);

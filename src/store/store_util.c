@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/misc.h"
+
 bool store_parse_id(const char *s, int64_t *out)
 {
     if (s == NULL || *s == '\0')
@@ -96,4 +98,19 @@ void store_idx_free(store_idx *ix)
     free(ix->v);
     ix->v = NULL;
     ix->n = 0;
+}
+
+int store_page_read(db_stmt *s, store_row_fn fn, int64_t max, int64_t offset, json_t *arr,
+                    char **next_token, cerr *e)
+{
+    int rc;
+    while ((rc = db_row(s, e)) == 1) {
+        if ((int64_t)json_array_size(arr) == max) {
+            *next_token = token_from_offset(offset + max);
+            db_reset(s);
+            return 0;
+        }
+        json_array_append_new(arr, fn(s));
+    }
+    return rc;
 }
