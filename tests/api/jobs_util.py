@@ -8,6 +8,7 @@ import importlib.util
 import io
 import json
 import os
+import random
 import tarfile
 import time
 import zipfile
@@ -145,3 +146,113 @@ def count_runs(url):
                       json={"experiment_ids": ["0"], "max_results": 1000}, timeout=60)
     assert r.status_code == 200, r.text
     return len(r.json().get("runs", []))
+
+
+# ---- the job life cycle, the same on every backend (test_job_service.py
+# runs them on local, tests/e2e/test_jobs_slurm.py on Slurm) ----
+
+def config(backend, **extra):
+    return dict({"Backend": backend}, **extra)
+
+
+def case_finishes(srv, backend):
+    """A project finishes with its params, tags and output (also through jobs/logs)."""
+    proj = tar_gz({"MLproject": mlproject(
+        "echo alpha={alpha} rounds={rounds}; echo to-stderr >&2",
+        {"alpha": "{type: float, default: 0.5}", "rounds": "{type: int, default: 3}"})})
+    r = submit(srv.url, proj, config=config(backend), param=["alpha=0.25"],
+               experiment_name=f"e2e-{backend}", run_name="first")
+    assert r.status_code == 200, r.text
+    job = r.json()["job"]
+    assert job["state"] in ("PENDING", "RUNNING") and job["run_id"] and job["backend_job_id"]
+    run = get_run(srv.url, job["run_id"])
+    assert run["info"]["status"] in ("SCHEDULED", "RUNNING", "FINISHED")
+    job = wait_end(srv.url, job["job_id"])
+    assert (job["state"], job["run_status"], job["exit_code"]) == ("COMPLETED", "FINISHED", 0)
+    run = get_run(srv.url, job["run_id"])
+    assert run["info"]["status"] == "FINISHED" and run["info"]["end_time"] > 0
+    assert run["info"]["run_name"] == "first"
+    assert run_params(run) == {"alpha": "0.25", "rounds": "3"}
+    tags = run_tags(run)
+    assert tags["mlflow.source.type"] == "PROJECT"
+    assert tags["mlflow.project.entryPoint"] == "main"
+    assert tags["mlflow.project.backend"] == backend
+    assert tags["cairn.job.id"] == job["job_id"]
+    out = artifact(srv.url, run, "cairn/output.log").decode()
+    assert "alpha=0.25 rounds=3" in out and "to-stderr" in out
+    # The job's logs through the API are the same bytes.
+    r = requests.get(srv.url + JOBS + "logs", params={"job_id": job["job_id"]}, timeout=60)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
+    assert r.text == out
+
+
+def case_exit_3(srv, backend):
+    """Exit 3 ends FAILED with cairn.job.exit_code 3 and its output stored."""
+    proj = tar_gz({"MLproject": mlproject("echo about to fail; exit 3")})
+    r = submit(srv.url, proj, config=config(backend))
+    assert r.status_code == 200, r.text
+    job = wait_end(srv.url, r.json()["job"]["job_id"])
+    assert (job["state"], job["run_status"], job["exit_code"]) == ("FAILED", "FAILED", 3)
+    run = get_run(srv.url, job["run_id"])
+    assert run["info"]["status"] == "FAILED"
+    assert run_tags(run)["cairn.job.exit_code"] == "3"
+    assert "about to fail" in artifact(srv.url, run, "cairn/output.log").decode()
+
+
+def case_cancel(srv, backend, gone):
+    """Cancel ends CANCELLED, the run KILLED; gone(job, nap) checks the job
+    left its backend (a job runs `sleep NAP`, a command line no other test
+    runs); cancelling again answers the job as it is."""
+    nap = random.randint(600, 999)
+    proj = tar_gz({"MLproject": mlproject(f"echo running; sleep {nap} & wait")})
+    r = submit(srv.url, proj, config=config(backend))
+    assert r.status_code == 200, r.text
+    job = wait_job(srv.url, r.json()["job"]["job_id"], {"RUNNING"})
+    r = requests.post(srv.url + JOBS + "cancel", json={"job_id": job["job_id"]}, timeout=60)
+    assert r.status_code == 200, r.text
+    job = wait_end(srv.url, job["job_id"])
+    assert (job["state"], job["run_status"]) == ("CANCELLED", "KILLED")
+    assert get_run(srv.url, job["run_id"])["info"]["status"] == "KILLED"
+    gone(job, nap)
+    # Cancelling again answers the job as it is.
+    r = requests.post(srv.url + JOBS + "cancel", json={"job_id": job["job_id"]}, timeout=60)
+    assert r.status_code == 200 and r.json()["job"]["state"] == "CANCELLED"
+
+
+def case_restart(backend, tmp_path):
+    """SIGKILL the server while a job runs, start another on the same data:
+    the job keeps running and the new server follows it to the end."""
+    s = Server(str(tmp_path)).start()
+    try:
+        proj = tar_gz({"MLproject": mlproject("echo before; sleep 6; echo after")})
+        r = submit(s.url, proj, config=config(backend))
+        assert r.status_code == 200, r.text
+        job = wait_job(s.url, r.json()["job"]["job_id"], {"RUNNING"})
+        s.kill()
+        s.start()
+        job = wait_end(s.url, job["job_id"])
+        assert (job["state"], job["run_status"]) == ("COMPLETED", "FINISHED")
+        run = get_run(s.url, job["run_id"])
+        assert run["info"]["status"] == "FINISHED"
+        out = artifact(s.url, run, "cairn/output.log").decode()
+        assert "before" in out and "after" in out
+    finally:
+        problems = s.stop()
+    assert not problems, "\n".join(problems)
+
+
+def case_hostile_parameter(srv, backend, tmp_path):
+    """`'; rm -rf CANARY #` reaches the job as one literal value."""
+    canary = tmp_path / "canary"
+    canary.write_text("still here")
+    hostile = f"'; rm -rf {canary} #"
+    proj = tar_gz({"MLproject": mlproject("printf '%s' {p} > got.txt; cat got.txt",
+                                          {"p": "{type: string}"})})
+    r = submit(srv.url, proj, config=config(backend), parameters=json.dumps({"p": hostile}))
+    assert r.status_code == 200, r.text
+    job = wait_end(srv.url, r.json()["job"]["job_id"])
+    assert job["state"] == "COMPLETED", job
+    run = get_run(srv.url, job["run_id"])
+    assert run_params(run)["p"] == hostile
+    assert artifact(srv.url, run, "cairn/output.log").decode() == hostile
+    assert canary.read_text() == "still here"

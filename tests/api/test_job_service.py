@@ -9,7 +9,6 @@ The same life cycle on Slurm is tests/e2e/test_jobs_slurm.py."""
 
 import json
 import os
-import random
 import shutil
 import socket
 import subprocess
@@ -19,8 +18,10 @@ import time
 import pytest
 import requests
 
-from jobs_util import (JOBS, Server, api_conftest, artifact, count_runs, get_job, get_run, mlproject,
-                       run_params, run_tags, submit, tar_gz, wait_end, wait_job, zip_bytes)
+from jobs_util import (JOBS, Server, api_conftest, artifact, case_cancel, case_exit_3,
+                       case_finishes, case_hostile_parameter, case_restart, count_runs, get_job,
+                       get_run, mlproject, run_params, run_tags, submit, tar_gz, wait_end,
+                       wait_job, zip_bytes)
 
 BACKENDS = ["local"]
 
@@ -37,115 +38,38 @@ def srv():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def config(backend, **extra):
-    return dict({"Backend": backend}, **extra)
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_project_finishes_with_its_params_and_output(srv, backend):
-    proj = tar_gz({"MLproject": mlproject(
-        "echo alpha={alpha} rounds={rounds}; echo to-stderr >&2",
-        {"alpha": "{type: float, default: 0.5}", "rounds": "{type: int, default: 3}"})})
-    r = submit(srv.url, proj, config=config(backend), param=["alpha=0.25"],
-               experiment_name=f"e2e-{backend}", run_name="first")
-    assert r.status_code == 200, r.text
-    job = r.json()["job"]
-    assert job["state"] in ("PENDING", "RUNNING") and job["run_id"] and job["backend_job_id"]
-    run = get_run(srv.url, job["run_id"])
-    assert run["info"]["status"] in ("SCHEDULED", "RUNNING", "FINISHED")
-    job = wait_end(srv.url, job["job_id"])
-    assert (job["state"], job["run_status"], job["exit_code"]) == ("COMPLETED", "FINISHED", 0)
-    run = get_run(srv.url, job["run_id"])
-    assert run["info"]["status"] == "FINISHED" and run["info"]["end_time"] > 0
-    assert run["info"]["run_name"] == "first"
-    assert run_params(run) == {"alpha": "0.25", "rounds": "3"}
-    tags = run_tags(run)
-    assert tags["mlflow.source.type"] == "PROJECT"
-    assert tags["mlflow.project.entryPoint"] == "main"
-    assert tags["mlflow.project.backend"] == backend
-    assert tags["cairn.job.id"] == job["job_id"]
-    out = artifact(srv.url, run, "cairn/output.log").decode()
-    assert "alpha=0.25 rounds=3" in out and "to-stderr" in out
-    # The job's logs through the API are the same bytes.
-    r = requests.get(srv.url + JOBS + "logs", params={"job_id": job["job_id"]}, timeout=60)
-    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
-    assert r.text == out
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_exit_3_ends_failed_with_its_output_stored(srv, backend):
-    proj = tar_gz({"MLproject": mlproject("echo about to fail; exit 3")})
-    r = submit(srv.url, proj, config=config(backend))
-    assert r.status_code == 200, r.text
-    job = wait_end(srv.url, r.json()["job"]["job_id"])
-    assert (job["state"], job["run_status"], job["exit_code"]) == ("FAILED", "FAILED", 3)
-    run = get_run(srv.url, job["run_id"])
-    assert run["info"]["status"] == "FAILED"
-    assert run_tags(run)["cairn.job.exit_code"] == "3"
-    assert "about to fail" in artifact(srv.url, run, "cairn/output.log").decode()
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_cancel_ends_killed_and_the_job_is_gone(srv, backend):
-    nap = random.randint(600, 999)  # a command line no other test runs
-    proj = tar_gz({"MLproject": mlproject(f"echo running; sleep {nap} & wait")})
-    r = submit(srv.url, proj, config=config(backend))
-    assert r.status_code == 200, r.text
-    job = wait_job(srv.url, r.json()["job"]["job_id"], {"RUNNING"})
-    r = requests.post(srv.url + JOBS + "cancel", json={"job_id": job["job_id"]}, timeout=60)
-    assert r.status_code == 200, r.text
-    job = wait_end(srv.url, job["job_id"])
-    assert (job["state"], job["run_status"]) == ("CANCELLED", "KILLED")
-    assert get_run(srv.url, job["run_id"])["info"]["status"] == "KILLED"
+def process_group_gone(job, nap):
     pid = int(job["backend_job_id"].split(":")[0])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
         time.sleep(0.1)
     r = subprocess.run(["pgrep", "-f", f"sleep {nap}"], capture_output=True, text=True)
     assert r.stdout.strip() == "", "the job's process group outlived its cancel"
-    # Cancelling again answers the job as it is.
-    r = requests.post(srv.url + JOBS + "cancel", json={"job_id": job["job_id"]}, timeout=60)
-    assert r.status_code == 200 and r.json()["job"]["state"] == "CANCELLED"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_server_restart_loses_no_job(srv, backend, tmp_path):
-    """SIGKILL the server while a job runs, start another on the same data:
-    the job keeps running and the new server follows it to the end."""
-    s = Server(str(tmp_path)).start()
-    try:
-        proj = tar_gz({"MLproject": mlproject("echo before; sleep 6; echo after")})
-        r = submit(s.url, proj, config=config(backend))
-        assert r.status_code == 200, r.text
-        job = wait_job(s.url, r.json()["job"]["job_id"], {"RUNNING"})
-        s.kill()
-        s.start()
-        job = wait_end(s.url, job["job_id"])
-        assert (job["state"], job["run_status"]) == ("COMPLETED", "FINISHED")
-        run = get_run(s.url, job["run_id"])
-        assert run["info"]["status"] == "FINISHED"
-        out = artifact(s.url, run, "cairn/output.log").decode()
-        assert "before" in out and "after" in out
-    finally:
-        problems = s.stop()
-    assert not problems, "\n".join(problems)
+def test_a_project_finishes_with_its_params_and_output(srv, backend):
+    case_finishes(srv, backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_exit_3_ends_failed_with_its_output_stored(srv, backend):
+    case_exit_3(srv, backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cancel_ends_killed_and_the_job_is_gone(srv, backend):
+    case_cancel(srv, backend, process_group_gone)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_server_restart_loses_no_job(backend, tmp_path):
+    case_restart(backend, tmp_path)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_shell_metacharacters_in_a_parameter_arrive_literally(srv, backend, tmp_path):
-    canary = tmp_path / "canary"
-    canary.write_text("still here")
-    hostile = f"'; rm -rf {canary} #"
-    proj = tar_gz({"MLproject": mlproject("printf '%s' {p} > got.txt; cat got.txt",
-                                          {"p": "{type: string}"})})
-    r = submit(srv.url, proj, config=config(backend), parameters=json.dumps({"p": hostile}))
-    assert r.status_code == 200, r.text
-    job = wait_end(srv.url, r.json()["job"]["job_id"])
-    assert job["state"] == "COMPLETED", job
-    run = get_run(srv.url, job["run_id"])
-    assert run_params(run)["p"] == hostile
-    assert artifact(srv.url, run, "cairn/output.log").decode() == hostile
-    assert canary.read_text() == "still here"
+    case_hostile_parameter(srv, backend, tmp_path)
 
 
 def test_logs_follow_streams_until_the_job_ends(srv):

@@ -20,11 +20,12 @@ import sys
 import tempfile
 
 import pytest
-import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
-from jobs_util import (CAIRN_BIN, JOBS, REPO_ROOT, Server, artifact, get_run, mlproject,  # noqa: E402
-                       run_metrics, run_params, run_tags, submit, tar_gz, wait_end, wait_job)
+from jobs_util import (CAIRN_BIN, REPO_ROOT, Server, artifact, case_cancel,  # noqa: E402
+                       case_exit_3, case_finishes, case_hostile_parameter, case_restart, config,
+                       get_run, mlproject, run_metrics, run_params, run_tags, submit, tar_gz,
+                       wait_end)
 
 BACKENDS = ["slurm"]
 
@@ -59,110 +60,34 @@ def test_timeout_job_is_submitted_first(timeout_job):
     assert timeout_job["state"] in ("PENDING", "RUNNING")
 
 
-def config(backend, **extra):
-    return dict({"Backend": backend}, **extra)
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_project_finishes_with_its_params_and_output(srv, backend):
-    proj = tar_gz({"MLproject": mlproject(
-        "echo alpha={alpha} rounds={rounds}; echo to-stderr >&2",
-        {"alpha": "{type: float, default: 0.5}", "rounds": "{type: int, default: 3}"})})
-    r = submit(srv.url, proj, config=config(backend), param=["alpha=0.25"],
-               experiment_name=f"e2e-{backend}", run_name="first")
-    assert r.status_code == 200, r.text
-    job = r.json()["job"]
-    assert job["state"] in ("PENDING", "RUNNING") and job["run_id"] and job["backend_job_id"]
-    run = get_run(srv.url, job["run_id"])
-    assert run["info"]["status"] in ("SCHEDULED", "RUNNING", "FINISHED")
-    job = wait_end(srv.url, job["job_id"])
-    assert (job["state"], job["run_status"], job["exit_code"]) == ("COMPLETED", "FINISHED", 0)
-    run = get_run(srv.url, job["run_id"])
-    assert run["info"]["status"] == "FINISHED" and run["info"]["end_time"] > 0
-    assert run["info"]["run_name"] == "first"
-    assert run_params(run) == {"alpha": "0.25", "rounds": "3"}
-    tags = run_tags(run)
-    assert tags["mlflow.source.type"] == "PROJECT"
-    assert tags["mlflow.project.entryPoint"] == "main"
-    assert tags["mlflow.project.backend"] == backend
-    assert tags["cairn.job.id"] == job["job_id"]
-    out = artifact(srv.url, run, "cairn/output.log").decode()
-    assert "alpha=0.25 rounds=3" in out and "to-stderr" in out
-    # The job's logs through the API are the same bytes.
-    r = requests.get(srv.url + JOBS + "logs", params={"job_id": job["job_id"]}, timeout=60)
-    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
-    assert r.text == out
+    case_finishes(srv, backend)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_exit_3_ends_failed_with_its_output_stored(srv, backend):
-    proj = tar_gz({"MLproject": mlproject("echo about to fail; exit 3")})
-    r = submit(srv.url, proj, config=config(backend))
-    assert r.status_code == 200, r.text
-    job = wait_end(srv.url, r.json()["job"]["job_id"])
-    assert (job["state"], job["run_status"], job["exit_code"]) == ("FAILED", "FAILED", 3)
-    run = get_run(srv.url, job["run_id"])
-    assert run["info"]["status"] == "FAILED"
-    assert run_tags(run)["cairn.job.exit_code"] == "3"
-    assert "about to fail" in artifact(srv.url, run, "cairn/output.log").decode()
+    case_exit_3(srv, backend)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_cancel_ends_killed_and_the_job_is_gone(srv, slurm, backend):
-    proj = tar_gz({"MLproject": mlproject("echo running; sleep 600 & wait")})
-    r = submit(srv.url, proj, config=config(backend))
-    assert r.status_code == 200, r.text
-    job = wait_job(srv.url, r.json()["job"]["job_id"], {"RUNNING"})
-    r = requests.post(srv.url + JOBS + "cancel", json={"job_id": job["job_id"]}, timeout=60)
-    assert r.status_code == 200, r.text
-    job = wait_end(srv.url, job["job_id"])
-    assert (job["state"], job["run_status"]) == ("CANCELLED", "KILLED")
-    assert get_run(srv.url, job["run_id"])["info"]["status"] == "KILLED"
-    assert not slurm.active(job["backend_job_id"])
-    assert slurm.wait_final(job["backend_job_id"])[0].startswith("CANCELLED")
-    # Cancelling again answers the job as it is.
-    r = requests.post(srv.url + JOBS + "cancel", json={"job_id": job["job_id"]}, timeout=60)
-    assert r.status_code == 200 and r.json()["job"]["state"] == "CANCELLED"
+def test_cancel_ends_killed_and_the_job_is_gone(srv, backend, slurm):
+    case_cancel(srv, backend, lambda job, nap: gone_from_slurm(slurm, job))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_server_restart_loses_no_job(srv, backend, tmp_path):
-    """SIGKILL the server while a job runs, start another on the same data:
-    the job keeps running and the new server follows it to the end."""
-    s = Server(str(tmp_path)).start()
-    try:
-        proj = tar_gz({"MLproject": mlproject("echo before; sleep 6; echo after")})
-        r = submit(s.url, proj, config=config(backend))
-        assert r.status_code == 200, r.text
-        job = wait_job(s.url, r.json()["job"]["job_id"], {"RUNNING"})
-        s.kill()
-        s.start()
-        job = wait_end(s.url, job["job_id"])
-        assert (job["state"], job["run_status"]) == ("COMPLETED", "FINISHED")
-        run = get_run(s.url, job["run_id"])
-        assert run["info"]["status"] == "FINISHED"
-        out = artifact(s.url, run, "cairn/output.log").decode()
-        assert "before" in out and "after" in out
-    finally:
-        problems = s.stop()
-    assert not problems, "\n".join(problems)
+def test_a_server_restart_loses_no_job(backend, tmp_path):
+    case_restart(backend, tmp_path)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_shell_metacharacters_in_a_parameter_arrive_literally(srv, backend, tmp_path):
-    canary = tmp_path / "canary"
-    canary.write_text("still here")
-    hostile = f"'; rm -rf {canary} #"
-    proj = tar_gz({"MLproject": mlproject("printf '%s' {p} > got.txt; cat got.txt",
-                                          {"p": "{type: string}"})})
-    r = submit(srv.url, proj, config=config(backend), parameters=json.dumps({"p": hostile}))
-    assert r.status_code == 200, r.text
-    job = wait_end(srv.url, r.json()["job"]["job_id"])
-    assert job["state"] == "COMPLETED", job
-    run = get_run(srv.url, job["run_id"])
-    assert run_params(run)["p"] == hostile
-    assert artifact(srv.url, run, "cairn/output.log").decode() == hostile
-    assert canary.read_text() == "still here"
+    case_hostile_parameter(srv, backend, tmp_path)
+
+
+def gone_from_slurm(slurm, job):
+    assert not slurm.active(job["backend_job_id"])
+    assert slurm.wait_final(job["backend_job_id"])[0].startswith("CANCELLED")
 
 
 # ---- last: the time-limit job submitted first ----
