@@ -33,6 +33,10 @@ typedef json_t *(*store_row_fn)(db_stmt *s);
 int store_page_read(db_stmt *s, store_row_fn fn, int64_t max, int64_t offset, json_t *arr,
                     char **next_token, cerr *e);
 
+/* The end of a paged read: on success *out = arr; on failure arr and any
+ * token are freed. Returns rc < 0 ? -1 : 0. */
+int store_page_done(int rc, json_t *arr, json_t **out, char **next_token);
+
 /* A sorted index from id strings to positions, for attaching child rows
  * (params, tags, ...) to the right parent without one query per parent. */
 typedef struct store_idx_entry {

@@ -245,12 +245,5 @@ int store_job_list(store *st, const store_job_query *q, json_t **out, char **nex
     if (rc == 0)
         rc = store_page_read(s, store_job_from_row, max, offset, arr, next_token, e);
     db_read_end(st, c);
-    if (rc < 0) {
-        json_decref(arr);
-        free(*next_token);
-        *next_token = NULL;
-        return -1;
-    }
-    *out = arr;
-    return 0;
+    return store_page_done(rc, arr, out, next_token);
 }

@@ -371,12 +371,5 @@ int store_metric_history(store *st, const char *run_id, const char *key, int64_t
         }
     }
     db_read_end(st, c);
-    if (rc < 0) {
-        json_decref(arr);
-        free(*next_token);
-        *next_token = NULL;
-        return -1;
-    }
-    *out = arr;
-    return 0;
+    return store_page_done(rc, arr, out, next_token);
 }

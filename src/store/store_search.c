@@ -86,14 +86,7 @@ static int store_search_exec(store *st, const store_search_job *j, json_t **out,
     if (rc == 0)
         rc = j->attach(c, arr, e);
     db_read_end(st, c);
-    if (rc < 0) {
-        json_decref(arr);
-        free(*next_token);
-        *next_token = NULL;
-        return -1;
-    }
-    *out = arr;
-    return 0;
+    return store_page_done(rc, arr, out, next_token);
 }
 
 static int store_search_offset(const store_search *q, int64_t *offset, cerr *e)

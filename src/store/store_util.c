@@ -114,3 +114,15 @@ int store_page_read(db_stmt *s, store_row_fn fn, int64_t max, int64_t offset, js
     }
     return rc;
 }
+
+int store_page_done(int rc, json_t *arr, json_t **out, char **next_token)
+{
+    if (rc < 0) {
+        json_decref(arr);
+        free(*next_token);
+        *next_token = NULL;
+        return -1;
+    }
+    *out = arr;
+    return 0;
+}
