@@ -174,14 +174,15 @@ static bool job_monitor_is_orphan(const job_service *s, const json_t *job, bool 
 }
 
 /* At start every job of this machine without a backend id is an orphan
- * (no submission can be in progress yet); later, those old enough. */
-static void job_monitor_orphans(job_service *s, bool starting)
+ * (no submission can be in progress yet); later rounds take up those old
+ * enough (job_monitor_round). */
+static void job_monitor_orphans(job_service *s)
 {
     json_t *jobs = job_monitor_active(s), *job;
     int64_t now = time_now_ms();
     size_t i;
     json_array_foreach(jobs, i, job) {
-        if (job_monitor_is_orphan(s, job, starting, now))
+        if (job_monitor_is_orphan(s, job, true, now))
             job_monitor_orphan(s, job);
     }
     json_decref(jobs);
@@ -248,7 +249,9 @@ static bool job_monitor_round(job_service *s, bool full)
     size_t i;
     json_array_foreach(jobs, i, job) {
         bool y = job_monitor_young(job, now);
-        if (y || (full && !job_monitor_unchanged(job, peek[i])))
+        if (full && job_monitor_is_orphan(s, job, false, now))
+            job_monitor_orphan(s, job);
+        else if (y || (full && !job_monitor_unchanged(job, peek[i])))
             job_monitor_one(s, job);
         young = young || y;
     }
@@ -278,10 +281,8 @@ static void *job_monitor_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         int64_t now = time_now_ms();
         bool full = now - last_full >= s->poll_ms;
-        if (full) {
+        if (full)
             last_full = now;
-            job_monitor_orphans(s, false);
-        }
         bool young = job_monitor_round(s, full);
         int64_t wait = s->poll_ms - (time_now_ms() - last_full);
         if (young && wait > JOB_MONITOR_FAST_MS)
@@ -355,7 +356,7 @@ int job_service_start(const job_service_config *cfg, job_service **out, cerr *e)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
-    job_monitor_orphans(s, true);
+    job_monitor_orphans(s);
     if (pthread_create(&s->thread, NULL, job_monitor_main, s) != 0) {
         job_service_stop(s);
         return cerr_set(e, CERR_INTERNAL_ERROR, "cannot start the job monitor");
