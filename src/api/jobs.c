@@ -149,7 +149,7 @@ int api_jobs_submit(const api_ctx *ctx, const api_request *req, api_result *res,
         r.config_text = cfg_text;
     else if (r.config_text)
         r.config_len = strlen(r.config_text);
-    json_t *params = json_array(), *envs = NULL;
+    json_t *params = json_array();
     const char **pv = NULL, **ev = NULL, **plist = NULL;
     size_t np = 0;
     int rc = api_jobs_params(req->args, "parameters", params, e);
@@ -175,7 +175,6 @@ int api_jobs_submit(const api_ctx *ctx, const api_request *req, api_result *res,
     free(plist);
     free(pv);
     free(ev);
-    json_decref(envs);
     json_decref(params);
     free(cfg_text);
     return rc;

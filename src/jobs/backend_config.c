@@ -78,6 +78,16 @@ static const char *const backend_names[] = {"local", "slurm", "unicore", "kubern
 static const char *const container_names[] = {"none", "apptainer", "singularity", "charliecloud", "podman"};
 
 const char *backend_kind_name(backend_kind k) { return backend_names[k]; }
+
+int backend_kind_parse(const char *name, backend_kind *out)
+{
+    for (size_t i = 0; name && i < NFIELDS(backend_names); i++)
+        if (strcmp(backend_names[i], name) == 0) {
+            *out = (backend_kind)i;
+            return 0;
+        }
+    return -1;
+}
 const char *container_runtime_name(container_runtime r) { return container_names[r]; }
 
 /* ---- unknown fields: the closest known name ---- */

@@ -86,6 +86,8 @@ int backend_config_load(const char *path, backend_config **out, cerr *e);
 void backend_config_free(backend_config *c);
 
 const char *backend_kind_name(backend_kind k);
+/* "local", "slurm", "unicore" or "kubernetes" to its kind; -1 for anything else. */
+int backend_kind_parse(const char *name, backend_kind *out);
 const char *container_runtime_name(container_runtime r);
 
 /* The value forms, for reuse (e.g. command-line flags). The text is one

@@ -30,17 +30,6 @@ static const char *job_str(const json_t *job, const char *k)
     return v ? v : "";
 }
 
-static int job_backend_of(const json_t *job, backend_kind *k)
-{
-    const char *name = job_str(job, "backend");
-    for (backend_kind i = BACKEND_LOCAL; i <= BACKEND_KUBERNETES; i++)
-        if (strcmp(backend_kind_name(i), name) == 0) {
-            *k = i;
-            return 0;
-        }
-    return -1;
-}
-
 /* The fields that change with a new status. */
 static json_t *job_monitor_fields(const json_t *job, const job_status *now)
 {
@@ -64,7 +53,7 @@ static void job_monitor_one(job_service *s, const json_t *job)
     job_status now;
     cerr e;
     cerr_clear(&e);
-    if (bid[0] == '\0' || !job_service_reaches(s, job) || job_backend_of(job, &kind) < 0 ||
+    if (bid[0] == '\0' || !job_service_reaches(s, job) || backend_kind_parse(job_str(job, "backend"), &kind) < 0 ||
         job_state_parse(job_str(job, "state"), &prev) < 0)
         return;
     if (job_backend_poll(kind, bid, workdir, &now, &e) < 0) {
@@ -141,7 +130,7 @@ static void job_monitor_orphan(job_service *s, const json_t *job)
     char *bid = NULL;
     backend_kind kind;
     cerr e;
-    int found = run_id && job_backend_of(job, &kind) == 0 ? job_backend_find(kind, id, &bid, &e) : 0;
+    int found = run_id && backend_kind_parse(job_str(job, "backend"), &kind) == 0 ? job_backend_find(kind, id, &bid, &e) : 0;
     json_t *f = NULL;
     if (found < 0) {
         log_msg(LOG_WARN, "job %s: looking for it after a restart: %s", id, e.msg);

@@ -143,10 +143,7 @@ static int job_service_backend_config(const job_submit_req *r, const char *proje
         return -1;
     if (r->backend && r->backend[0]) {
         backend_kind k;
-        for (k = BACKEND_LOCAL; k <= BACKEND_KUBERNETES; k++)
-            if (strcmp(backend_kind_name(k), r->backend) == 0)
-                break;
-        if (k > BACKEND_KUBERNETES)
+        if (backend_kind_parse(r->backend, &k) < 0)
             return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
                             "unknown backend '%.64s': use local, slurm, unicore or kubernetes",
                             r->backend);

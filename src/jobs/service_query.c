@@ -50,10 +50,11 @@ int job_service_cancel(job_service *s, const char *job_id, json_t **job, cerr *e
     const char *kind_name = json_string_value(json_object_get(*job, "backend"));
     int rc = 0;
     if (!job_service_ended(*job)) {
-        backend_kind k = BACKEND_LOCAL;
-        while (k < BACKEND_KUBERNETES && strcmp(backend_kind_name(k), kind_name) != 0)
-            k++;
-        if (bid == NULL || bid[0] == '\0')
+        backend_kind k;
+        if (backend_kind_parse(kind_name, &k) < 0)
+            rc = cerr_set(e, CERR_INTERNAL_ERROR, "job %s has an unknown backend '%s'", job_id,
+                          kind_name ? kind_name : "");
+        else if (bid == NULL || bid[0] == '\0')
             rc = cerr_set(e, CERR_BAD_REQUEST,
                           "job %s is still being submitted; cancel it again in a moment", job_id);
         else if (!job_service_reaches(s, *job))
