@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../util/path.h"
+#include "../util/sbuf.h"
 #include "cmd.h"
 
 static int art_list(const char *noun, int argc, char **argv);
@@ -146,19 +148,17 @@ static int art_upload(const char *noun, int argc, char **argv)
     return rc;
 }
 
-static int mkdirs_for(const char *file)
+/* The folders file goes in. */
+static int mkdirs_for(const char *file, cerr *e)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", file);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0777) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return 0;
+    const char *slash = strrchr(file, '/');
+    if (slash == NULL || slash == file)
+        return 0;
+    sbuf dir = SBUF_INIT;
+    sbuf_append(&dir, file, (size_t)(slash - file));
+    int rc = path_mkdirs(sbuf_str(&dir), 0777, e);
+    sbuf_free(&dir);
+    return rc;
 }
 
 static int download_tree(cairn_client *c, const char *run_id, const char *path, const char *local)
@@ -171,8 +171,9 @@ static int download_tree(cairn_client *c, const char *run_id, const char *path, 
     int rc = CLI_EXIT_OK;
     if (json_array_size(files) == 0) {   /* a file (or an empty folder) */
         int bar = cmd_progress_wanted();
-        if (mkdirs_for(local) < 0) {
-            fprintf(stderr, "cairn: cannot create the folders of %s: %s\n", local, strerror(errno));
+        cerr e;
+        if (mkdirs_for(local, &e) < 0) {
+            fprintf(stderr, "cairn: cannot create the folders of %s: %s\n", local, e.msg);
             rc = CLI_EXIT_FAIL;
         } else if (cairn_artifact_download(c, run_id, path, local, bar ? cmd_progress : NULL, (void *)path) < 0) {
             rc = cmd_fail();

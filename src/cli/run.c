@@ -21,6 +21,7 @@
 #include "../jobs/launch.h"
 #include "../jobs/mlproject.h"
 #include "../util/misc.h"
+#include "../util/path.h"
 #include "../util/sbuf.h"
 #include "cmd.h"
 #include "run.h"
@@ -89,22 +90,6 @@ static int run_config(const run_opts *o, backend_config **cfg)
     return CLI_EXIT_OK;
 }
 
-static int run_mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* $CAIRN_JOBS_DIR/<job_id>, else ~/.cache/cairn/jobs/<job_id> (XDG_CACHE_HOME
  * when set), made with its parents. */
 static int run_workdir(const char *job_id, sbuf *out)
@@ -119,8 +104,9 @@ static int run_workdir(const char *job_id, sbuf *out)
         sbuf_printf(out, "%s/.cache/cairn/jobs/%s", home, job_id);
     else
         sbuf_printf(out, "/tmp/cairn-jobs-%u/%s", (unsigned)getuid(), job_id);
-    if (run_mkdirs(sbuf_str(out)) < 0) {
-        fprintf(stderr, "cairn: cannot make the job directory %s: %s\n", sbuf_str(out), strerror(errno));
+    cerr e;
+    if (path_mkdirs(sbuf_str(out), 0755, &e) < 0) {
+        fprintf(stderr, "cairn: cannot make the job directory %s: %s\n", sbuf_str(out), e.msg);
         return CLI_EXIT_FAIL;
     }
     char real[PATH_MAX];

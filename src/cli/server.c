@@ -22,6 +22,7 @@
 #include "../jobs/service.h"
 #include "../store/store.h"
 #include "../util/misc.h"
+#include "../util/path.h"
 #include "../util/sbuf.h"
 #include "cli.h"
 
@@ -182,26 +183,14 @@ static char *cli_make_destination(const char *dest)
 {
     if (strncmp(dest, "file://", 7) == 0)
         dest += 7;
-    sbuf p = SBUF_INIT;
-    sbuf_puts(&p, dest);
-    for (size_t i = 1; i <= p.len; i++) {
-        if (p.data[i] != '/' && p.data[i] != '\0')
-            continue;
-        char saved = p.data[i];
-        p.data[i] = '\0';
-        if (mkdir(p.data, 0777) < 0 && errno != EEXIST) {
-            fprintf(stderr, "cairn server: cannot create artifacts destination '%s': %s\n",
-                    p.data, strerror(errno));
-            sbuf_free(&p);
-            return NULL;
-        }
-        p.data[i] = saved;
+    cerr e;
+    if (path_mkdirs(dest, 0777, &e) < 0) {
+        fprintf(stderr, "cairn server: artifacts destination: %s\n", e.msg);
+        return NULL;
     }
-    char *real = realpath(p.data, NULL);
+    char *real = realpath(dest, NULL);
     if (real == NULL)
-        fprintf(stderr, "cairn server: artifacts destination '%s': %s\n", p.data,
-                strerror(errno));
-    sbuf_free(&p);
+        fprintf(stderr, "cairn server: artifacts destination '%s': %s\n", dest, strerror(errno));
     return real;
 }
 

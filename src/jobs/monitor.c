@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../util/misc.h"
+#include "../util/path.h"
 #include "backend.h"
 #include "launch.h"
 
@@ -302,28 +303,10 @@ bool job_service_reaches(const job_service *s, const json_t *job)
 
 /* ---- the service's life ---- */
 
-static int job_service_mkdirs(const char *dir, cerr *e)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "jobs directory path too long");
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return cerr_set(e, CERR_INTERNAL_ERROR, "%s: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-        return cerr_set(e, CERR_INTERNAL_ERROR, "%s: %s", buf, strerror(errno));
-    return 0;
-}
-
 int job_service_start(const job_service_config *cfg, job_service **out, cerr *e)
 {
     *out = NULL;
-    if (job_service_mkdirs(cfg->jobs_dir, e) < 0)
+    if (path_mkdirs(cfg->jobs_dir, 0755, e) < 0)
         return -1;
     char *abs = realpath(cfg->jobs_dir, NULL);
     if (abs == NULL)

@@ -183,3 +183,21 @@ int path_resolve_under(const char *root, const char *rel, sbuf *out, cerr *e)
     sbuf_free(&norm);
     return rc;
 }
+
+int path_mkdirs(const char *dir, int mode, cerr *e)
+{
+    sbuf p = SBUF_INIT;
+    sbuf_puts(&p, dir);
+    int rc = 0;
+    for (size_t i = 1; rc == 0 && i <= p.len; i++) {
+        if (p.data[i] != '/' && p.data[i] != '\0')
+            continue;
+        char saved = p.data[i];
+        p.data[i] = '\0';
+        if (mkdir(p.data, (mode_t)mode) < 0 && errno != EEXIST)
+            rc = cerr_set(e, CERR_INTERNAL_ERROR, "cannot create %s: %s", p.data, strerror(errno));
+        p.data[i] = saved;
+    }
+    sbuf_free(&p);
+    return rc;
+}

@@ -37,6 +37,11 @@ int path_normalize_rel(const char *rel, sbuf *out, cerr *e);
  * can name a file about to be created. */
 int path_resolve_under(const char *root, const char *rel, sbuf *out, cerr *e);
 
+/* mkdir -p: dir and its missing parents (mode before umask). The error
+ * names the component that could not be made. Not for request paths: use
+ * path_resolve_under for those. */
+int path_mkdirs(const char *dir, int mode, cerr *e);
+
 /* The last component of a normalized relative path ("" for ""). */
 const char *path_basename(const char *norm);
 
