@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +384,55 @@ static void test_runtime_timeout(void **state)
     job_done(&j);
 }
 
+/* A live process (not a zombie) whose command line names dir, or 0. */
+static long proc_naming(const char *dir)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    long found = 0;
+    while (found == 0 && d && (de = readdir(d)) != NULL) {
+        long pid = atol(de->d_name);
+        char path[64], buf[4096];
+        if (pid <= 0 || pid == (long)getpid())
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = buf[i] ? buf[i] : ' ';
+        buf[n] = '\0';
+        if (strstr(buf, dir) != NULL && !proc_gone(pid))
+            found = pid;
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* A job that ends long before its Runtime takes its timer with it, however
+ * quickly it ends (the timer may not have its own process group yet). */
+static void test_runtime_timer_ends_with_the_job(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 5; round++) {
+        job j;
+        job_init(&j, "{\"Resources\": {\"Runtime\": 3600}}");
+        job_submit(&j, "true");
+        job_status st = job_wait(&j, 10000);
+        expect(&st, JOB_COMPLETED, 0, "");
+        long long end = ms_now() + 10000;
+        long pid;
+        while ((pid = proc_naming(j.dir)) != 0 && ms_now() < end)
+            nap_ms(50);
+        if (pid != 0)
+            fail_msg("process %ld of job %s outlived it", pid, j.dir);
+        job_done(&j);
+    }
+}
+
 static void test_vanished_watcher_is_lost(void **state)
 {
     (void)state;
@@ -460,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_environment),
         cmocka_unit_test(test_post_run_after_failure),
         cmocka_unit_test(test_runtime_timeout),
+        cmocka_unit_test(test_runtime_timer_ends_with_the_job),
         cmocka_unit_test(test_vanished_watcher_is_lost),
         cmocka_unit_test(test_pid_reuse_guard),
         cmocka_unit_test(test_submit_errors),
