@@ -45,7 +45,8 @@ static void fuzz_init(void)
     cerr e;
     if (store_open(uri, "mlflow-artifacts:/", &fuzz_ctx.st, &e) < 0)
         abort();
-    fuzz_ctx.artifacts_destination = dir;
+    if (artifacts_store_open(dir, &fuzz_ctx.artifacts, &e) < 0)
+        abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -55,8 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     bool known;
-    const api_route *r = api_route_find(fuzz_routes[data[0] % FUZZ_NROUTES].method,
-                                        fuzz_routes[data[0] % FUZZ_NROUTES].path, &known);
+    const char *param;
+    char url[128];
+    snprintf(url, sizeof url, "/api/2.0/mlflow/%s", fuzz_routes[data[0] % FUZZ_NROUTES].path);
+    const api_route *r =
+        api_route_find(fuzz_routes[data[0] % FUZZ_NROUTES].method, url, &known, &param);
     if (r == NULL)
         abort(); /* the table above and routes.c disagree */
     json_t *args;
@@ -67,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         return 0;
     }
-    api_request req = {args, size - 1, NULL, 0};
+    api_request req = {args, size - 1, NULL, 0, {NULL}};
     json_t *out = NULL;
     int rc = api_call(r, &fuzz_ctx, &req, &out, &e);
     if (rc == 0 && !json_is_object(out))

@@ -13,20 +13,43 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "../artifacts/store.h"
 #include "../jobs/service.h"
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/sbuf.h"
 
+/* Who may do what: access.c asks it for every request that touches an
+ * experiment (users and permissions will fill it; today a toy policy in
+ * tests). allow returns 0, or -1 with e set to PERMISSION_DENIED.
+ * experiment_id is NULL for creating a new experiment. */
+typedef struct api_caller api_caller;
+typedef enum api_perm { API_PERM_READ, API_PERM_EDIT, API_PERM_MANAGE } api_perm;
+typedef struct api_policy api_policy;
+struct api_policy {
+    int (*allow)(const api_policy *p, const api_caller *who, const char *experiment_id,
+                 api_perm perm, cerr *e);
+    void *arg;
+};
+
 typedef struct api_ctx {
     store *st;
-    /* Local folder behind mlflow-artifacts:/ (--artifacts-destination). */
-    const char *artifacts_destination;
+    /* The store behind mlflow-artifacts:/ (--artifacts-destination). */
+    artifacts_store *artifacts;
     /* The job service (api/jobs.c); NULL answers its endpoints with
      * NOT_IMPLEMENTED. */
     job_service *jobs;
+    /* Who may do what (access.c); NULL allows everything. */
+    const api_policy *policy;
 } api_ctx;
+
+/* Who is asking, as http/ read it off the request; access.c decides what
+ * it means. */
+struct api_caller {
+    const char *authorization; /* the Authorization header, or NULL */
+};
 
 /* A file part of a multipart/form-data request, saved by http/ in a
  * temporary file that lives until the request is answered. */
@@ -44,6 +67,7 @@ typedef struct api_request {
     size_t body_len; /* raw body size in bytes (MLflow limits log-batch by it) */
     const api_file *files; /* form routes: the file parts, in order */
     size_t nfiles;
+    api_caller caller;
 } api_request;
 
 /* Returns 0 with *out set to the response object (caller owns it),
@@ -66,11 +90,34 @@ int api_stream_next(api_stream *s, sbuf *out, cerr *e);
 /* NULL is allowed. */
 void api_stream_free(api_stream *s);
 
-/* What a handler answers: exactly one of the three is set. */
+/* An artifact being downloaded (a GET of mlflow-artifacts), read by http/
+ * as the client takes it. */
+typedef struct api_download api_download;
+
+/* A wait is over: call the read or write that had to wait again. */
+typedef void (*api_notify_fn)(void *arg);
+
+/* Up to n bytes: the count, 0 at the end, API_AGAIN (nothing received
+ * yet: call again after the notify function set with
+ * api_download_notify), or -1 with e set. */
+#define API_AGAIN (-2)
+ssize_t api_download_read(api_download *d, void *buf, size_t n, cerr *e);
+void api_download_notify(api_download *d, api_notify_fn fn, void *arg);
+/* A file descriptor at the start of the bytes to send, when the artifact
+ * is a local file (http/ then lets the kernel send it), else -1. */
+int api_download_fd(api_download *d);
+/* NULL is allowed. */
+void api_download_free(api_download *d);
+
+/* What a handler answers: exactly one of json, text, stream and download
+ * is set. */
 typedef struct api_result {
     json_t *json;       /* an object, encoded by http/ */
     sbuf text;          /* or text the handler wrote itself */
     api_stream *stream; /* or a stream of text */
+    api_download *download; /* or an artifact's bytes: */
+    uint64_t size;          /*   how many */
+    char *filename;         /*   the name a browser saves them under */
     const char *content_type; /* of text and stream; NULL: application/json */
     unsigned status;    /* 0: 200 */
 } api_result;
@@ -103,38 +150,141 @@ int api_batch_run(const api_ctx *ctx, api_batch_prep prep, const api_request *re
 typedef int (*api_handler_ex)(const api_ctx *ctx, const api_request *req, api_result *res,
                               cerr *e);
 
+/* Where a route is mounted: its path is below one of these prefixes. */
+typedef enum api_mount {
+    API_MOUNT_ROOT,      /* the path is the whole URL path */
+    API_MOUNT_MLFLOW,    /* /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/ */
+    API_MOUNT_ARTIFACTS, /* /api/2.0/mlflow-artifacts/ and its /ajax-api/ twin */
+    API_MOUNT_CAIRN,     /* /api/2.0/cairn/ and /ajax-api/2.0/cairn/ */
+} api_mount;
+
+/* How the request body is read. */
+typedef enum api_body {
+    API_BODY_JSON, /* buffered up to CAIRN_MAX_JSON_BODY; application/json for POST */
+    API_BODY_FORM, /* multipart/form-data, files into temporary files */
+    API_BODY_RAW,  /* streamed to the route's upload handler as it arrives */
+} api_body;
+
+/* What a route touches, for the access check (access.c): the experiment
+ * it is about is found from this. */
+typedef enum api_scope {
+    API_SCOPE_PUBLIC,          /* nothing of anyone's: /health */
+    API_SCOPE_CREATE,          /* makes a new experiment */
+    API_SCOPE_EXPERIMENT,      /* args.experiment_id */
+    API_SCOPE_EXPERIMENT_NAME, /* args.experiment_name */
+    API_SCOPE_EXPERIMENTS,     /* every id of args.experiment_ids */
+    API_SCOPE_RUN,             /* args.run_id (or run_uuid) */
+    API_SCOPE_RUNS,            /* every id of args.run_ids */
+    API_SCOPE_ARTIFACT,        /* args.path below the destination: <experiment_id>/... */
+    API_SCOPE_JOB,             /* args.job_id (or task_id): the job's experiment */
+    API_SCOPE_SUBMIT,          /* a submission: args.experiment_id or experiment_name */
+    API_SCOPE_LIST,            /* a list of many experiments' things: filtered */
+} api_scope;
+
+
+/* A streamed upload (API_BODY_RAW routes), owned by api/. */
+typedef struct api_upload api_upload;
+typedef int (*api_upload_begin_fn)(const api_ctx *ctx, const api_request *req, api_upload **out,
+                                   cerr *e);
+
+/* One row of the route table (routes.c). Every field by name: adding a
+ * field touches no row. */
 typedef struct api_route {
-    const char *method; /* "GET" or "POST" */
-    const char *path;   /* below /api/2.0/mlflow/, e.g. "runs/create" */
-    api_handler fn;     /* one of fn and fn_ex is set */
+    const char *method; /* "GET", "POST", "PUT", "DELETE" (HEAD is GET) */
+    api_mount mount;
+    const char *path;   /* below the mount; ends in '/' when .param is set */
+    /* The handler: exactly one of these. */
+    api_handler fn;
     api_handler_ex fn_ex;
-    api_batch_prep prep; /* set when fn is api_batch_run over it: the write
-                          * may then be queued without blocking (http/) */
-    /* Cairn's own routes (api_route_find_url) only: */
-    bool form;           /* the body is multipart/form-data */
-    const char *param;   /* path ends in '/': the rest of the URL is this arg */
+    api_upload_begin_fn upload; /* API_BODY_RAW */
+    /* Set when fn is api_batch_run over it: the write may be queued to the
+     * store without holding a thread (api_call_queued). */
+    api_batch_prep prep;
+    api_body body;
+    const char *param;  /* the rest of the URL after path is this arg */
+    bool param_tail;    /* ... and may hold '/' (an artifact path) */
+    /* May wait for a remote store (S3): run on the handler pool even as a
+     * GET, never on a polling thread. */
+    bool slow;
+    api_scope scope;
+    api_perm perm;
+    const char *doc;    /* one line: what it does */
 } api_route;
 
-/* Looks up a route. When none matches, *path_known tells whether the path
- * exists with another method (so http/ can answer 405, as Flask does). */
-const api_route *api_route_find(const char *method, const char *path, bool *path_known);
-
-/* Cairn's endpoints beyond MLflow's (jobs under /api/2.0/cairn/ and
- * /ajax-api/2.0/cairn/, and the submission APIs of the systems Cairn
- * replaces, docs/JOBS.md), by full URL path. *param is where a path
- * parameter starts in url, or NULL. */
-const api_route *api_route_find_url(const char *method, const char *url, bool *path_known,
-                                    const char **param);
+/* Looks a request up by its URL path. NULL when none matches;
+ * *path_known then tells whether the path exists with another method (so
+ * http/ can answer 405, as Flask does). On success *param points into url
+ * where the path parameter starts, or is NULL. */
+const api_route *api_route_find(const char *method, const char *url, bool *path_known,
+                                const char **param);
+/* Is url below MLflow's REST prefixes? (Its 404 says "No API endpoint".) */
+bool api_url_is_mlflow(const char *url);
+/* Every route, for `cairn server --routes` and the tests. */
+const api_route *api_routes_all(size_t *n);
+const char *api_mount_prefix(api_mount m);
+const char *api_scope_name(api_scope s);
 
 /* Runs a route's handler on a request the way MLflow's parse_dict would see
  * it: numeric experiment_id / experiment_ids are turned into strings first
- * (old clients send numbers). http/ calls every handler through this. */
+ * (old clients send numbers). Checks access first (access.c). */
 int api_call(const api_route *route, const api_ctx *ctx, api_request *req, json_t **out, cerr *e);
-/* The same, keeping a text or streamed answer as it is: what http/ uses.
- * res must start zeroed; the caller frees what it holds (api_result_free). */
+/* The same, keeping a text, streamed or download answer as it is: what
+ * http/ uses. res must start zeroed; the caller frees what it holds
+ * (api_result_free). */
 int api_call_ex(const api_route *route, const api_ctx *ctx, api_request *req, api_result *res,
                 cerr *e);
 void api_result_free(api_result *res);
+
+/* The answer to a queued call: rc 0 with res (taken over by done), or -1
+ * with e. Called exactly once, from any thread. */
+typedef void (*api_done_fn)(void *arg, int rc, api_result *res, const cerr *e);
+/* api_call_queued could not queue: call api_call_ex on a thread that may
+ * block. */
+#define API_BLOCKING 1
+/* For routes with .prep (run writes): checks access, parses and checks the
+ * write, and hands it to the store's writer, which answers through done
+ * once it is durable; no thread waits. Takes req->args over. Returns 0
+ * when done has been called (at once, on this thread, for a refused
+ * request) or will be (from the writer thread): the caller must be ready
+ * for either before calling. API_BLOCKING when the store cannot queue
+ * (PostgreSQL): done is not called and req is untouched. */
+int api_call_queued(const api_route *route, const api_ctx *ctx, api_request *req,
+                    api_done_fn done, void *arg);
+
+/* Streamed uploads (API_BODY_RAW routes). begin runs with the headers,
+ * before any byte of the body, so a refused upload costs no transfer. */
+int api_upload_begin(const api_route *route, const api_ctx *ctx, api_request *req,
+                     api_upload **out, cerr *e);
+/* Takes up to n bytes: how many (0: the store's buffers are all in
+ * flight; call again after notify), or -1 with e set (then only abort). */
+ssize_t api_upload_write(api_upload *u, const void *data, size_t n, cerr *e);
+void api_upload_notify(api_upload *u, api_notify_fn fn, void *arg);
+/* The whole body is in: makes the upload visible, answers res. Frees u. */
+int api_upload_finish(api_upload *u, api_result *res, cerr *e);
+/* Drops the upload (client gone, or refused). NULL is allowed. */
+void api_upload_abort(api_upload *u);
+
+/* ---- access.c: the one check of who asks and what they may do ---- */
+
+/* Before a route's handler: may req's caller do route's work? 0 or -1
+ * with e (PERMISSION_DENIED). Every entry point above calls it. */
+int api_access_check(const api_ctx *ctx, const api_route *route, const api_request *req,
+                     cerr *e);
+/* After an API_SCOPE_LIST route's handler: drops from the answer what the
+ * caller may not read. */
+void api_access_filter(const api_ctx *ctx, const api_route *route, const api_request *req,
+                       api_result *res);
+/* For a handler that learns its experiment only from its body (an
+ * ml-task-manager task names it in a file): the same check. name may name
+ * no experiment yet (then: may the caller create one?). */
+int api_access_experiment_name(const api_ctx *ctx, const api_request *req, const char *name,
+                               api_perm perm, cerr *e);
+/* A toy policy denying every access to the experiments listed in ids
+ * (comma-separated): what the tests prove the one door with
+ * (CAIRN_TEST_DENY_EXPERIMENTS). *out is static-duration-free: free with
+ * api_policy_free. */
+int api_policy_deny_list(const char *ids, api_policy **out);
+void api_policy_free(api_policy *p);
 
 /* Handlers, one file per resource. */
 int api_experiments_create(const api_ctx *, const api_request *, json_t **, cerr *);
@@ -182,5 +332,12 @@ int api_compat_job_status(const api_ctx *, const api_request *, api_result *, ce
 
 /* artifacts/list: implemented in api/artifacts.c over artifacts/. */
 int api_artifacts_list(const api_ctx *, const api_request *, json_t **, cerr *);
+/* The mlflow-artifacts service (api/proxy.c). */
+int api_proxy_list(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_proxy_get(const api_ctx *, const api_request *, api_result *, cerr *);
+int api_proxy_delete(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_proxy_put_begin(const api_ctx *, const api_request *, api_upload **, cerr *);
+int api_proxy_mpu(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_health(const api_ctx *, const api_request *, api_result *, cerr *);
 
 #endif

@@ -3,21 +3,13 @@
  * {root_uri, files:[{path, is_dir, file_size}]} with each path relative to
  * the run's root (e.g. "model/MLmodel").
  *
- * The run's artifact_uri decides where to look:
- *   mlflow-artifacts:/X (or mlflow-artifacts://host/X): X below the server's
- *     artifacts destination, as MLflow's proxied listing does;
- *   file:///abs/path, or a plain local path: that folder;
- *   anything else (s3://, ...): not served here yet, NOT_IMPLEMENTED. */
+ * The run's artifact_uri decides where to look (artifacts/locate.h):
+ * mlflow-artifacts:/X below the server's artifacts destination, as MLflow's
+ * proxied listing does; a local folder or an s3:// URI in that store. */
 #include "api.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
-#include "../artifacts/local.h"
 #include "../artifacts/locate.h"
 #include "../util/jsonx.h"
 #include "../util/misc.h"
@@ -25,25 +17,15 @@
 #include "../util/sbuf.h"
 #include "common.h"
 
-/* A folder that does not exist yet (no artifact logged) lists empty. */
-static bool api_root_exists(const char *root)
-{
-    struct stat st;
-    return stat(root, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 static int api_artifacts_files(const api_ctx *ctx, const char *uri, const char *rel,
                                json_t **files, cerr *e)
 {
     artifacts_loc loc = ARTIFACTS_LOC_INIT;
     sbuf full = SBUF_INIT;
-    int rc = artifacts_locate(ctx->artifacts_destination, uri, "Listing artifacts", &loc, e);
+    int rc = artifacts_locate(ctx->artifacts, uri, "Listing artifacts", &loc, e);
     if (rc == 0) {
-        sbuf_printf(&full, "%s%s%s", sbuf_str(&loc.base), loc.base.len && rel[0] ? "/" : "", rel);
-        if (!loc.proxied && !api_root_exists(loc.root))
-            *files = json_array();
-        else
-            rc = artifacts_local_list(loc.root, sbuf_str(&full), rel, files, e);
+        artifacts_loc_path(&loc, rel, &full);
+        rc = artifacts_store_list(loc.store, sbuf_str(&full), rel, files, e);
     }
     sbuf_free(&full);
     artifacts_loc_free(&loc);

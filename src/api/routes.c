@@ -1,158 +1,218 @@
-/* routes.c - the table from (method, path below /api/2.0/mlflow/) to
- * handler: MLflow 2.9.2's tracking endpoints. */
+/* routes.c - the one route table: every URL Cairn answers, from /health to
+ * MLflow's REST API, the mlflow-artifacts service, Cairn's jobs and the
+ * submission APIs of the systems Cairn replaces. http/ looks every request
+ * up here; the access check (access.c) reads each route's scope and
+ * permission; `cairn server --routes` prints it. Rows name their fields,
+ * so a new field touches no row. */
 #include <string.h>
 
 #include "api.h"
 #include "common.h"
 
+#define MLFLOW API_MOUNT_MLFLOW
+#define READ API_PERM_READ
+#define EDIT API_PERM_EDIT
+#define MANAGE API_PERM_MANAGE
+
 static const api_route api_routes[] = {
-    {"POST", "experiments/create", api_experiments_create, NULL, NULL, false, NULL},
-    {"GET", "experiments/get", api_experiments_get, NULL, NULL, false, NULL},
-    {"GET", "experiments/get-by-name", api_experiments_get_by_name, NULL, NULL, false, NULL},
-    {"POST", "experiments/search", api_experiments_search, NULL, NULL, false, NULL},
-    {"GET", "experiments/search", api_experiments_search, NULL, NULL, false, NULL},
-    {"POST", "experiments/update", api_experiments_update, NULL, NULL, false, NULL},
-    {"POST", "experiments/delete", api_experiments_delete, NULL, NULL, false, NULL},
-    {"POST", "experiments/restore", api_experiments_restore, NULL, NULL, false, NULL},
-    {"POST", "experiments/set-experiment-tag", api_experiments_set_tag, NULL, NULL, false, NULL},
-    {"POST", "runs/create", api_runs_create, NULL, NULL, false, NULL},
-    {"GET", "runs/get", api_runs_get, NULL, NULL, false, NULL},
-    {"POST", "runs/update", api_runs_update, NULL, NULL, false, NULL},
-    {"POST", "runs/delete", api_runs_delete, NULL, NULL, false, NULL},
-    {"POST", "runs/restore", api_runs_restore, NULL, NULL, false, NULL},
-    {"POST", "runs/search", api_runs_search, NULL, NULL, false, NULL},
-    {"POST", "runs/log-metric", api_runs_log_metric, NULL, api_runs_log_metric_prep, false, NULL},
-    {"POST", "runs/log-parameter", api_runs_log_parameter, NULL, api_runs_log_parameter_prep, false, NULL},
-    {"POST", "runs/log-batch", api_runs_log_batch, NULL, api_runs_log_batch_prep, false, NULL},
-    {"POST", "runs/set-tag", api_runs_set_tag, NULL, api_runs_set_tag_prep, false, NULL},
-    {"POST", "runs/delete-tag", api_runs_delete_tag, NULL, NULL, false, NULL},
-    {"POST", "runs/log-inputs", api_runs_log_inputs, NULL, NULL, false, NULL},
-    {"GET", "metrics/get-history", NULL, api_metrics_get_history_ex, NULL, false, NULL},
+    {.method = "GET", .mount = API_MOUNT_ROOT, .path = "/health", .fn_ex = api_health,
+     .scope = API_SCOPE_PUBLIC, .doc = "Answers OK while the server runs"},
+
+    /* MLflow 2.9.2's tracking service (service.proto). */
+    {.method = "POST", .mount = MLFLOW, .path = "experiments/create", .fn = api_experiments_create,
+     .scope = API_SCOPE_CREATE, .perm = EDIT, .doc = "Create an experiment"},
+    {.method = "GET", .mount = MLFLOW, .path = "experiments/get", .fn = api_experiments_get,
+     .scope = API_SCOPE_EXPERIMENT, .perm = READ, .doc = "Get an experiment by id"},
+    {.method = "GET", .mount = MLFLOW, .path = "experiments/get-by-name",
+     .fn = api_experiments_get_by_name, .scope = API_SCOPE_EXPERIMENT_NAME, .perm = READ,
+     .doc = "Get an experiment by name"},
+    {.method = "POST", .mount = MLFLOW, .path = "experiments/search", .fn = api_experiments_search,
+     .scope = API_SCOPE_LIST, .perm = READ, .doc = "Search experiments"},
+    {.method = "GET", .mount = MLFLOW, .path = "experiments/search", .fn = api_experiments_search,
+     .scope = API_SCOPE_LIST, .perm = READ, .doc = "Search experiments"},
+    {.method = "POST", .mount = MLFLOW, .path = "experiments/update", .fn = api_experiments_update,
+     .scope = API_SCOPE_EXPERIMENT, .perm = EDIT, .doc = "Rename an experiment"},
+    {.method = "POST", .mount = MLFLOW, .path = "experiments/delete", .fn = api_experiments_delete,
+     .scope = API_SCOPE_EXPERIMENT, .perm = MANAGE, .doc = "Delete an experiment"},
+    {.method = "POST", .mount = MLFLOW, .path = "experiments/restore",
+     .fn = api_experiments_restore, .scope = API_SCOPE_EXPERIMENT, .perm = MANAGE,
+     .doc = "Restore a deleted experiment"},
+    {.method = "POST", .mount = MLFLOW, .path = "experiments/set-experiment-tag",
+     .fn = api_experiments_set_tag, .scope = API_SCOPE_EXPERIMENT, .perm = EDIT,
+     .doc = "Set a tag on an experiment"},
+    {.method = "POST", .mount = MLFLOW, .path = "runs/create", .fn = api_runs_create,
+     .scope = API_SCOPE_EXPERIMENT, .perm = EDIT, .doc = "Create a run"},
+    {.method = "GET", .mount = MLFLOW, .path = "runs/get", .fn = api_runs_get,
+     .scope = API_SCOPE_RUN, .perm = READ, .doc = "Get a run"},
+    {.method = "POST", .mount = MLFLOW, .path = "runs/update", .fn = api_runs_update,
+     .scope = API_SCOPE_RUN, .perm = EDIT, .doc = "Update a run's status, end time or name"},
+    {.method = "POST", .mount = MLFLOW, .path = "runs/delete", .fn = api_runs_delete,
+     .scope = API_SCOPE_RUN, .perm = MANAGE, .doc = "Delete a run"},
+    {.method = "POST", .mount = MLFLOW, .path = "runs/restore", .fn = api_runs_restore,
+     .scope = API_SCOPE_RUN, .perm = MANAGE, .doc = "Restore a deleted run"},
+    {.method = "POST", .mount = MLFLOW, .path = "runs/search", .fn = api_runs_search,
+     .scope = API_SCOPE_EXPERIMENTS, .perm = READ, .doc = "Search runs"},
+    {.method = "POST", .mount = MLFLOW, .path = "runs/log-metric", .fn = api_runs_log_metric,
+     .prep = api_runs_log_metric_prep, .scope = API_SCOPE_RUN, .perm = EDIT,
+     .doc = "Log a metric value"},
+    {.method = "POST", .mount = MLFLOW, .path = "runs/log-parameter", .fn = api_runs_log_parameter,
+     .prep = api_runs_log_parameter_prep, .scope = API_SCOPE_RUN, .perm = EDIT,
+     .doc = "Log a parameter"},
+    {.method = "POST", .mount = MLFLOW, .path = "runs/log-batch", .fn = api_runs_log_batch,
+     .prep = api_runs_log_batch_prep, .scope = API_SCOPE_RUN, .perm = EDIT,
+     .doc = "Log metrics, params and tags at once"},
+    {.method = "POST", .mount = MLFLOW, .path = "runs/set-tag", .fn = api_runs_set_tag,
+     .prep = api_runs_set_tag_prep, .scope = API_SCOPE_RUN, .perm = EDIT,
+     .doc = "Set a tag on a run"},
+    {.method = "POST", .mount = MLFLOW, .path = "runs/delete-tag", .fn = api_runs_delete_tag,
+     .scope = API_SCOPE_RUN, .perm = EDIT, .doc = "Delete a run's tag"},
+    {.method = "POST", .mount = MLFLOW, .path = "runs/log-inputs", .fn = api_runs_log_inputs,
+     .scope = API_SCOPE_RUN, .perm = EDIT, .doc = "Log dataset inputs"},
+    {.method = "GET", .mount = MLFLOW, .path = "metrics/get-history",
+     .fn_ex = api_metrics_get_history_ex, .scope = API_SCOPE_RUN, .perm = READ,
+     .doc = "A metric's history (streamed when no page is asked)"},
     /* MLflow 2.11's, served because the UI's charts want it. */
-    {"GET", "metrics/get-history-bulk-interval", NULL, api_metrics_get_history_bulk_interval, NULL, false, NULL},
-    {"GET", "artifacts/list", api_artifacts_list, NULL, NULL, false, NULL},
+    {.method = "GET", .mount = MLFLOW, .path = "metrics/get-history-bulk-interval",
+     .fn_ex = api_metrics_get_history_bulk_interval, .scope = API_SCOPE_RUNS, .perm = READ,
+     .doc = "Several runs' histories, down-sampled"},
+    {.method = "GET", .mount = MLFLOW, .path = "artifacts/list", .fn = api_artifacts_list, .slow = true,
+     .scope = API_SCOPE_RUN, .perm = READ, .doc = "List a run's artifacts"},
+
+    /* The mlflow-artifacts service (mlflow_artifacts.proto). */
+    {.method = "GET", .mount = API_MOUNT_ARTIFACTS, .path = "artifacts", .fn = api_proxy_list, .slow = true,
+     .scope = API_SCOPE_ARTIFACT, .perm = READ, .doc = "List a folder of the destination"},
+    {.method = "GET", .mount = API_MOUNT_ARTIFACTS, .path = "artifacts/", .fn = api_proxy_list, .slow = true,
+     .scope = API_SCOPE_ARTIFACT, .perm = READ, .doc = "List a folder of the destination"},
+    {.method = "GET", .mount = API_MOUNT_ARTIFACTS, .path = "artifacts/", .fn_ex = api_proxy_get, .slow = true,
+     .param = "path", .param_tail = true, .scope = API_SCOPE_ARTIFACT, .perm = READ,
+     .doc = "Download an artifact"},
+    {.method = "PUT", .mount = API_MOUNT_ARTIFACTS, .path = "artifacts/",
+     .upload = api_proxy_put_begin, .body = API_BODY_RAW, .param = "path", .param_tail = true,
+     .scope = API_SCOPE_ARTIFACT, .perm = EDIT, .doc = "Upload an artifact (streamed)"},
+    {.method = "DELETE", .mount = API_MOUNT_ARTIFACTS, .path = "artifacts/",
+     .fn = api_proxy_delete, .param = "path", .param_tail = true, .scope = API_SCOPE_ARTIFACT,
+     .perm = MANAGE, .doc = "Delete an artifact or a folder"},
+    {.method = "POST", .mount = API_MOUNT_ARTIFACTS, .path = "mpu/create/", .fn = api_proxy_mpu,
+     .param = "path", .param_tail = true, .scope = API_SCOPE_ARTIFACT, .perm = EDIT,
+     .doc = "Multipart upload (refused: clients fall back to PUT)"},
+    {.method = "POST", .mount = API_MOUNT_ARTIFACTS, .path = "mpu/complete/", .fn = api_proxy_mpu,
+     .param = "path", .param_tail = true, .scope = API_SCOPE_ARTIFACT, .perm = EDIT,
+     .doc = "Multipart upload (refused: clients fall back to PUT)"},
+    {.method = "POST", .mount = API_MOUNT_ARTIFACTS, .path = "mpu/abort/", .fn = api_proxy_mpu,
+     .param = "path", .param_tail = true, .scope = API_SCOPE_ARTIFACT, .perm = EDIT,
+     .doc = "Multipart upload (refused: clients fall back to PUT)"},
+
+    /* Cairn's jobs (docs/JOBS.md). */
+    {.method = "POST", .mount = API_MOUNT_CAIRN, .path = "jobs/submit", .fn_ex = api_jobs_submit,
+     .body = API_BODY_FORM, .scope = API_SCOPE_SUBMIT, .perm = EDIT,
+     .doc = "Submit a project as a job"},
+    {.method = "GET", .mount = API_MOUNT_CAIRN, .path = "jobs/get", .fn_ex = api_jobs_get,
+     .scope = API_SCOPE_JOB, .perm = READ, .doc = "Get a job"},
+    {.method = "GET", .mount = API_MOUNT_CAIRN, .path = "jobs/list", .fn_ex = api_jobs_list,
+     .scope = API_SCOPE_LIST, .perm = READ, .doc = "List jobs"},
+    {.method = "POST", .mount = API_MOUNT_CAIRN, .path = "jobs/cancel", .fn_ex = api_jobs_cancel,
+     .scope = API_SCOPE_JOB, .perm = EDIT, .doc = "Cancel a job"},
+    {.method = "GET", .mount = API_MOUNT_CAIRN, .path = "jobs/logs", .fn_ex = api_jobs_logs,
+     .scope = API_SCOPE_JOB, .perm = READ, .doc = "A job's output (follow=true: live)"},
+
+    /* mantik's compute-backend service. */
+    {.method = "POST", .mount = API_MOUNT_ROOT, .path = "/compute-backend/submit/",
+     .fn_ex = api_compat_compute_backend_submit, .body = API_BODY_FORM, .param = "experiment_id",
+     .scope = API_SCOPE_SUBMIT, .perm = EDIT, .doc = "mantik: submit a project"},
+    /* ml-task-manager (FastAPI answers both with and without the slash). */
+    {.method = "POST", .mount = API_MOUNT_ROOT, .path = "/new_task", .fn_ex = api_compat_new_task,
+     .body = API_BODY_FORM, .scope = API_SCOPE_SUBMIT, .perm = EDIT,
+     .doc = "ml-task-manager: submit a task"},
+    {.method = "POST", .mount = API_MOUNT_ROOT, .path = "/new_task/", .fn_ex = api_compat_new_task,
+     .body = API_BODY_FORM, .scope = API_SCOPE_SUBMIT, .perm = EDIT,
+     .doc = "ml-task-manager: submit a task"},
+    {.method = "GET", .mount = API_MOUNT_ROOT, .path = "/tasks", .fn_ex = api_compat_tasks,
+     .scope = API_SCOPE_LIST, .perm = READ, .doc = "ml-task-manager: list tasks"},
+    {.method = "GET", .mount = API_MOUNT_ROOT, .path = "/tasks/", .fn_ex = api_compat_tasks,
+     .scope = API_SCOPE_LIST, .perm = READ, .doc = "ml-task-manager: list tasks"},
+    {.method = "GET", .mount = API_MOUNT_ROOT, .path = "/task/", .fn_ex = api_compat_task,
+     .param = "task_id", .scope = API_SCOPE_JOB, .perm = READ, .doc = "ml-task-manager: a task"},
+    {.method = "GET", .mount = API_MOUNT_ROOT, .path = "/job_status/",
+     .fn_ex = api_compat_job_status, .param = "job_id", .scope = API_SCOPE_JOB, .perm = READ,
+     .doc = "ml-task-manager: a job's status"},
 };
 
-/* Cairn's own: by full path; a path ending in '/' takes a parameter. */
-static const api_route api_url_routes[] = {
-    {"POST", "/api/2.0/cairn/jobs/submit", NULL, api_jobs_submit, NULL, true, NULL},
-    {"GET", "/api/2.0/cairn/jobs/get", NULL, api_jobs_get, NULL, false, NULL},
-    {"GET", "/api/2.0/cairn/jobs/list", NULL, api_jobs_list, NULL, false, NULL},
-    {"POST", "/api/2.0/cairn/jobs/cancel", NULL, api_jobs_cancel, NULL, false, NULL},
-    {"GET", "/api/2.0/cairn/jobs/logs", NULL, api_jobs_logs, NULL, false, NULL},
-    /* mantik's compute-backend service */
-    {"POST", "/compute-backend/submit/", NULL, api_compat_compute_backend_submit, NULL, true,
-     "experiment_id"},
-    /* ml-task-manager (FastAPI answers both with and without the slash) */
-    {"POST", "/new_task", NULL, api_compat_new_task, NULL, true, NULL},
-    {"POST", "/new_task/", NULL, api_compat_new_task, NULL, true, NULL},
-    {"GET", "/tasks", NULL, api_compat_tasks, NULL, false, NULL},
-    {"GET", "/tasks/", NULL, api_compat_tasks, NULL, false, NULL},
-    {"GET", "/task/", NULL, api_compat_task, NULL, false, "task_id"},
-    {"GET", "/job_status/", NULL, api_compat_job_status, NULL, false, "job_id"},
+#define API_NROUTES (sizeof api_routes / sizeof api_routes[0])
+
+/* Each mount is served below two prefixes: the REST one and the one
+ * MLflow's UI calls (/ajax-api/), which Flask routes to the same views. */
+static const char *const api_mount_prefixes[][2] = {
+    [API_MOUNT_ROOT] = {"", NULL},
+    [API_MOUNT_MLFLOW] = {"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"},
+    [API_MOUNT_ARTIFACTS] = {"/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifacts/"},
+    [API_MOUNT_CAIRN] = {"/api/2.0/cairn/", "/ajax-api/2.0/cairn/"},
 };
 
-const api_route *api_route_find_url(const char *method, const char *url, bool *path_known,
-                                    const char **param)
+const char *api_mount_prefix(api_mount m) { return api_mount_prefixes[m][0]; }
+
+const api_route *api_routes_all(size_t *n)
 {
-    static const char ajax[] = "/ajax-api/2.0/cairn/";
-    char buf[64];
-    *path_known = false;
-    *param = NULL;
-    /* /ajax-api/2.0/cairn/X is /api/2.0/cairn/X. */
-    if (strncmp(url, ajax, sizeof ajax - 1) == 0 &&
-        snprintf(buf, sizeof buf, "/api/2.0/cairn/%s", url + sizeof ajax - 1) < (int)sizeof buf)
-        url = buf;
-    const api_route *found = NULL;
-    for (size_t i = 0; i < sizeof api_url_routes / sizeof api_url_routes[0]; i++) {
-        const api_route *r = &api_url_routes[i];
-        size_t n = strlen(r->path);
-        bool match = r->param ? strncmp(url, r->path, n) == 0 && url[n] && !strchr(url + n, '/')
-                              : strcmp(url, r->path) == 0;
-        if (!match)
-            continue;
-        *path_known = true;
-        if (strcmp(r->method, method) == 0) {
-            found = r;
-            if (r->param)
-                *param = url + n;
-            break;
-        }
-    }
-    /* A parameter pointing into buf would not outlive this call; the
-     * ajax twins carry none. */
-    return found;
+    *n = API_NROUTES;
+    return api_routes;
 }
 
-const api_route *api_route_find(const char *method, const char *path, bool *path_known)
+const char *api_scope_name(api_scope s)
 {
-    *path_known = false;
-    for (size_t i = 0; i < sizeof api_routes / sizeof api_routes[0]; i++) {
-        if (strcmp(api_routes[i].path, path) != 0)
-            continue;
-        *path_known = true;
-        if (strcmp(api_routes[i].method, method) == 0)
-            return &api_routes[i];
+    static const char *const names[] = {
+        [API_SCOPE_PUBLIC] = "public", [API_SCOPE_CREATE] = "create",
+        [API_SCOPE_EXPERIMENT] = "experiment", [API_SCOPE_EXPERIMENT_NAME] = "experiment_name",
+        [API_SCOPE_EXPERIMENTS] = "experiments", [API_SCOPE_RUN] = "run",
+        [API_SCOPE_RUNS] = "runs", [API_SCOPE_ARTIFACT] = "artifact", [API_SCOPE_JOB] = "job",
+        [API_SCOPE_SUBMIT] = "submit", [API_SCOPE_LIST] = "list",
+    };
+    return names[s];
+}
+
+/* The part of url below m's prefixes, or NULL when url is not below them. */
+static const char *api_unmount(api_mount m, const char *url)
+{
+    for (int i = 0; i < 2; i++) {
+        const char *p = api_mount_prefixes[m][i];
+        if (p == NULL)
+            break;
+        size_t n = strlen(p);
+        if (strncmp(url, p, n) == 0)
+            return url + n;
     }
     return NULL;
 }
 
-int api_call_ex(const api_route *route, const api_ctx *ctx, api_request *req, api_result *res,
-                cerr *e)
+/* Does rest match r's path? *param is set to where a parameter starts. */
+static bool api_route_match(const api_route *r, const char *rest, const char **param)
 {
-    api_stringify_experiment_ids(req->args);
-    if (route->fn)
-        return route->fn(ctx, req, &res->json, e);
-    return route->fn_ex(ctx, req, res, e);
+    if (r->param == NULL)
+        return strcmp(rest, r->path) == 0;
+    size_t n = strlen(r->path);
+    if (strncmp(rest, r->path, n) != 0 || rest[n] == '\0')
+        return false;
+    if (!r->param_tail && strchr(rest + n, '/'))
+        return false;
+    *param = rest + n;
+    return true;
 }
 
-int api_stream_next(api_stream *s, sbuf *out, cerr *e)
+const api_route *api_route_find(const char *method, const char *url, bool *path_known,
+                                const char **param)
 {
-    return s->next(s, out, e);
-}
-
-void api_stream_free(api_stream *s)
-{
-    if (s)
-        s->free(s);
-}
-
-void api_result_free(api_result *res)
-{
-    json_decref(res->json);
-    sbuf_free(&res->text);
-    api_stream_free(res->stream);
-    *res = (api_result){0};
-}
-
-int api_call(const api_route *route, const api_ctx *ctx, api_request *req, json_t **out, cerr *e)
-{
-    api_result res = {0};
-    *out = NULL;
-    int rc = api_call_ex(route, ctx, req, &res, e);
-    /* Text and streams are read back into an object: for callers (tests,
-     * fuzzers) that want one. */
-    while (rc == 0 && res.stream) {
-        int n = api_stream_next(res.stream, &res.text, e);
-        if (n == 0)
-            break;
-        if (n < 0)
-            rc = -1;
-        else if (n == API_STREAM_WAIT)
-            rc = cerr_set(e, CERR_INTERNAL_ERROR, "%s: a stream that waits cannot be read at once",
-                          route->path);
+    *path_known = false;
+    *param = NULL;
+    for (size_t i = 0; i < API_NROUTES; i++) {
+        const api_route *r = &api_routes[i];
+        const char *rest = api_unmount(r->mount, url), *p = NULL;
+        if (rest == NULL || !api_route_match(r, rest, &p))
+            continue;
+        *path_known = true;
+        if (strcmp(r->method, method) == 0) {
+            *param = p;
+            return r;
+        }
     }
-    if (rc == 0 && !res.json) {
-        json_error_t je;
-        res.json = json_loadb(sbuf_str(&res.text), res.text.len, 0, &je);
-        if (res.json == NULL)
-            rc = cerr_set(e, CERR_INTERNAL_ERROR, "invalid JSON from %s: %s", route->path,
-                          je.text);
-    }
-    if (rc == 0) {
-        *out = res.json;
-        res.json = NULL;
-    }
-    api_result_free(&res);
-    return rc < 0 ? -1 : 0;
+    return NULL;
 }
+
+bool api_url_is_mlflow(const char *url) { return api_unmount(API_MOUNT_MLFLOW, url) != NULL; }

@@ -4,7 +4,7 @@
  * root is ever read, written or removed, through a symbolic link or not. Uploads go to ARTIFACTS_TMP_PREFIX<random> in the target folder
  * (same file system, so rename(2) is atomic), are fsync'ed, renamed into
  * place, and the folder is fsync'ed so the new name survives a crash. */
-#include "local.h"
+#include "store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,13 +20,30 @@
 #include "../util/path.h"
 #include "../util/sbuf.h"
 
-struct artifacts_upload {
+/* Temporary upload files start with this; listings hide them. */
+#define ARTIFACTS_TMP_PREFIX ".cairn-tmp-"
+
+typedef struct local_store {
+    artifacts_store base;
+    char *root; /* as given; resolved (and created) at each use */
+} local_store;
+
+typedef struct artifacts_upload {
+    artifacts_writer base;
     int fd;       /* the temporary file */
     int dirfd;    /* its folder */
     char *tmp;    /* temporary name in dirfd */
     char *name;   /* final name in dirfd */
     char *rel;    /* for messages */
-};
+} artifacts_upload;
+
+typedef struct local_reader {
+    artifacts_reader base;
+    int fd;
+    uint64_t left; /* bytes of the range still to read */
+} local_reader;
+
+static const artifacts_ops local_ops;
 
 /* Splits the target of a write or delete into its folder and last name.
  * The whole path is resolved first, so a path that escapes the root
@@ -121,7 +138,7 @@ static json_t *artifacts_entries_json(artifacts_entry *v, size_t n, const char *
     return arr;
 }
 
-int artifacts_local_list(const char *root, const char *rel, const char *prefix, json_t **out,
+static int artifacts_local_list(const char *root, const char *rel, const char *prefix, json_t **out,
                          cerr *e)
 {
     *out = NULL;
@@ -177,7 +194,7 @@ int artifacts_local_list(const char *root, const char *rel, const char *prefix, 
 
 /* ---- reading ---- */
 
-int artifacts_local_open(const char *root, const char *rel, int *fd, uint64_t *size, cerr *e)
+static int artifacts_local_open(const char *root, const char *rel, int *fd, uint64_t *size, cerr *e)
 {
     *fd = -1;
     sbuf abs = SBUF_INIT;
@@ -279,13 +296,14 @@ static int artifacts_upload_tmp(artifacts_upload *u, cerr *e)
                     strerror(errno));
 }
 
-int artifacts_upload_begin(const char *root, const char *rel, artifacts_upload **out, cerr *e)
+static int artifacts_upload_begin(const char *root, const char *rel, artifacts_upload **out, cerr *e)
 {
     *out = NULL;
     sbuf dir = SBUF_INIT, name = SBUF_INIT;
     artifacts_upload *u = calloc(1, sizeof *u);
     if (u == NULL)
         abort();
+    u->base.ops = &local_ops;
     u->fd = u->dirfd = -1;
     u->rel = artifacts_strdup(rel);
     int rc = artifacts_split(root, rel, true, &dir, &name, e);
@@ -316,7 +334,7 @@ int artifacts_upload_begin(const char *root, const char *rel, artifacts_upload *
     return 0;
 }
 
-int artifacts_upload_write(artifacts_upload *u, const void *data, size_t n, cerr *e)
+static int artifacts_upload_write(artifacts_upload *u, const void *data, size_t n, cerr *e)
 {
     const char *p = data;
     while (n > 0) {
@@ -333,7 +351,7 @@ int artifacts_upload_write(artifacts_upload *u, const void *data, size_t n, cerr
     return 0;
 }
 
-int artifacts_upload_commit(artifacts_upload *u, cerr *e)
+static int artifacts_upload_commit(artifacts_upload *u, cerr *e)
 {
     int rc = 0;
     if (fsync(u->fd) < 0 || close(u->fd) < 0)
@@ -351,7 +369,7 @@ int artifacts_upload_commit(artifacts_upload *u, cerr *e)
     return rc;
 }
 
-void artifacts_upload_abort(artifacts_upload *u)
+static void artifacts_upload_abort(artifacts_upload *u)
 {
     if (u == NULL)
         return;
@@ -370,7 +388,7 @@ static int artifacts_rm_one(const char *path, const struct stat *st, int flag, s
     return (rc < 0 && errno != ENOENT) ? errno : 0;
 }
 
-int artifacts_local_delete(const char *root, const char *rel, cerr *e)
+static int artifacts_local_delete(const char *root, const char *rel, cerr *e)
 {
     sbuf dir = SBUF_INIT, name = SBUF_INIT;
     int rc = artifacts_split(root, rel, false, &dir, &name, e);
@@ -393,4 +411,162 @@ int artifacts_local_delete(const char *root, const char *rel, cerr *e)
     sbuf_free(&dir);
     sbuf_free(&name);
     return rc;
+}
+
+/* ---- the artifacts_ops of a local folder ---- */
+
+static bool local_root_exists(const local_store *s)
+{
+    struct stat st;
+    return stat(s->root, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A missing root is made on the first write, as MLflow's local repository
+ * does; reading or listing it finds nothing. */
+static int local_check(artifacts_store *base, cerr *e)
+{
+    local_store *s = (local_store *)base;
+    struct stat st;
+    if (stat(s->root, &st) == 0 && !S_ISDIR(st.st_mode))
+        return cerr_set(e, CERR_INTERNAL_ERROR,
+                        "artifacts destination '%s' is not a folder", s->root);
+    if (path_mkdirs(s->root, 0777, e) < 0)
+        return -1;
+    /* Can a file be made there? access(2) says yes to root on a read-only
+     * mount, so try. */
+    artifacts_upload *u = NULL;
+    if (artifacts_upload_begin(s->root, ".cairn-check", &u, e) < 0)
+        return cerr_set(e, CERR_INTERNAL_ERROR, "artifacts destination '%s' cannot be written: %s",
+                        s->root, e->msg);
+    artifacts_upload_abort(u);
+    return 0;
+}
+
+static int local_list(artifacts_store *base, const char *rel, const char *prefix, json_t **out,
+                      cerr *e)
+{
+    local_store *s = (local_store *)base;
+    if (!local_root_exists(s)) {
+        *out = json_array();
+        return 0;
+    }
+    return artifacts_local_list(s->root, rel, prefix, out, e);
+}
+
+static int local_remove(artifacts_store *base, const char *rel, cerr *e)
+{
+    local_store *s = (local_store *)base;
+    if (!local_root_exists(s))
+        return rel[0] ? 0 : cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Invalid path");
+    return artifacts_local_delete(s->root, rel, e);
+}
+
+static int local_writer_open(artifacts_store *base, const char *rel, artifacts_writer **out,
+                             cerr *e)
+{
+    local_store *s = (local_store *)base;
+    artifacts_upload *u = NULL;
+    if (path_mkdirs(s->root, 0777, e) < 0 || artifacts_upload_begin(s->root, rel, &u, e) < 0)
+        return -1;
+    *out = &u->base;
+    return 0;
+}
+
+static ssize_t local_write(artifacts_writer *w, const void *data, size_t n, cerr *e)
+{
+    return artifacts_upload_write((artifacts_upload *)w, data, n, e) < 0 ? -1 : (ssize_t)n;
+}
+
+static int local_commit(artifacts_writer *w, cerr *e)
+{
+    return artifacts_upload_commit((artifacts_upload *)w, e);
+}
+
+static void local_abort(artifacts_writer *w) { artifacts_upload_abort((artifacts_upload *)w); }
+
+static int local_reader_open(artifacts_store *base, const char *rel, uint64_t offset,
+                             uint64_t length, artifacts_reader **out, uint64_t *size, cerr *e)
+{
+    local_store *s = (local_store *)base;
+    int fd = -1;
+    if (!local_root_exists(s))
+        return cerr_set(e, CERR_RESOURCE_DOES_NOT_EXIST, "No such file or directory: '%s'", rel);
+    if (artifacts_local_open(s->root, rel, &fd, size, e) < 0)
+        return -1;
+    if (offset > *size || (offset > 0 && lseek(fd, (off_t)offset, SEEK_SET) < 0)) {
+        close(fd);
+        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Range starts past the end of '%s'", rel);
+    }
+    local_reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        abort();
+    r->base.ops = &local_ops;
+    r->fd = fd;
+    r->left = *size - offset < length ? *size - offset : length;
+    *out = &r->base;
+    return 0;
+}
+
+static ssize_t local_read(artifacts_reader *base, void *buf, size_t n, cerr *e)
+{
+    local_reader *r = (local_reader *)base;
+    if (n > r->left)
+        n = (size_t)r->left;
+    if (n == 0)
+        return 0;
+    ssize_t k;
+    do
+        k = read(r->fd, buf, n);
+    while (k < 0 && errno == EINTR);
+    if (k < 0)
+        return cerr_set(e, CERR_INTERNAL_ERROR, "Cannot read artifact: %s", strerror(errno));
+    r->left -= (uint64_t)k;
+    return k;
+}
+
+static int local_reader_fd(artifacts_reader *r) { return ((local_reader *)r)->fd; }
+
+static void local_reader_close(artifacts_reader *base)
+{
+    local_reader *r = (local_reader *)base;
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r);
+}
+
+static void local_free(artifacts_store *base)
+{
+    local_store *s = (local_store *)base;
+    free(s->base.uri);
+    free(s->root);
+    free(s);
+}
+
+static const artifacts_ops local_ops = {
+    .name = "local",
+    .check = local_check,
+    .list = local_list,
+    .remove = local_remove,
+    .writer_open = local_writer_open,
+    .write = local_write,
+    .commit = local_commit,
+    .abort = local_abort,
+    .reader_open = local_reader_open,
+    .read = local_read,
+    .reader_fd = local_reader_fd,
+    .reader_close = local_reader_close,
+    .free = local_free,
+};
+
+int artifacts_local_open_store(const char *uri, const char *root, artifacts_store **out, cerr *e)
+{
+    (void)e;
+    local_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        abort();
+    s->base.ops = &local_ops;
+    s->base.uri = artifacts_strdup(uri);
+    s->root = artifacts_strdup(root);
+    *out = &s->base;
+    return 0;
 }

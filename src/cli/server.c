@@ -179,19 +179,34 @@ static bool cli_parse_level(const char *s, log_level *out)
 }
 
 /* mkdir -p dir, then its canonical absolute path (heap) or NULL. */
-static char *cli_make_destination(const char *dest)
+static artifacts_store *cli_open_destination(const char *dest)
 {
-    if (strncmp(dest, "file://", 7) == 0)
-        dest += 7;
     cerr e;
-    if (path_mkdirs(dest, 0777, &e) < 0) {
-        fprintf(stderr, "cairn server: artifacts destination: %s\n", e.msg);
-        return NULL;
+    cerr_clear(&e);
+    artifacts_store *a = NULL;
+    char *real = NULL;
+    /* A local folder is made absolute once, so that a job's or a later
+     * chdir's idea of "." never matters. */
+    if (strstr(dest, "://") == NULL || strncmp(dest, "file://", 7) == 0) {
+        const char *dir = strncmp(dest, "file://", 7) == 0 ? dest + 7 : dest;
+        if (path_mkdirs(dir, 0777, &e) < 0) {
+            fprintf(stderr, "cairn server: artifacts destination: %s\n", e.msg);
+            return NULL;
+        }
+        if ((real = realpath(dir, NULL)) == NULL) {
+            fprintf(stderr, "cairn server: artifacts destination '%s': %s\n", dir,
+                    strerror(errno));
+            return NULL;
+        }
+        dest = real;
     }
-    char *real = realpath(dest, NULL);
-    if (real == NULL)
-        fprintf(stderr, "cairn server: artifacts destination '%s': %s\n", dest, strerror(errno));
-    return real;
+    if (artifacts_store_open(dest, &a, &e) < 0 || artifacts_store_check(a, &e) < 0) {
+        fprintf(stderr, "cairn server: artifacts destination '%s': %s\n", dest, e.msg);
+        artifacts_store_free(a);
+        a = NULL;
+    }
+    free(real);
+    return a;
 }
 
 /* Blocks until SIGINT or SIGTERM; returns the signal. */
@@ -253,12 +268,6 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
      * that is memory held for nothing. Four heaps keep contention low on
      * the machines Cairn runs on and the resident size bounded. */
     mallopt(M_ARENA_MAX, CLI_SERVER_ARENAS);
-    const char *dest_arg = val[OPT_DEST];
-    if (strstr(dest_arg, "://") != NULL && strncmp(dest_arg, "file://", 7) != 0) {
-        fprintf(stderr, "cairn server: --artifacts-destination must be a local folder "
-                        "(remote stores are not supported yet): %s\n", dest_arg);
-        return CLI_EXIT_USAGE;
-    }
     /* A shell starts background jobs with SIGINT ignored; an ignored signal
      * is discarded, not queued for sigwait, so restore the default. */
     signal(SIGINT, SIG_DFL);
@@ -280,11 +289,17 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
         free(shown);
         return CLI_EXIT_FAIL;
     }
-    char *dest = cli_make_destination(dest_arg);
+    artifacts_store *dest = cli_open_destination(val[OPT_DEST]);
     if (dest == NULL) {
         store_close(st);
         free(shown);
         return CLI_EXIT_FAIL;
+    }
+    api_policy *policy = NULL;
+    const char *deny = getenv("CAIRN_TEST_DENY_EXPERIMENTS");
+    if (deny && deny[0]) {
+        api_policy_deny_list(deny, &policy);
+        log_msg(LOG_WARN, "test policy: every access to experiments %s is denied", deny);
     }
     job_service *jobs = NULL;
     job_service_config jcfg = {st, val[OPT_JOBS_DIR], dest, cli_jobs_poll_ms()};
@@ -292,17 +307,19 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
         fprintf(stderr, "cairn server: cannot start the job service in '%s': %s\n",
                 val[OPT_JOBS_DIR], e.msg);
         store_close(st);
-        free(dest);
+        artifacts_store_free(dest);
+        api_policy_free(policy);
         free(shown);
         return CLI_EXIT_FAIL;
     }
-    http_config cfg = {val[OPT_HOST], port, workers, {st, dest, jobs}};
+    http_config cfg = {val[OPT_HOST], port, workers, {st, dest, jobs, policy}};
     http_server *srv = NULL;
     if (http_server_start(&cfg, &srv, &e) < 0) {
         fprintf(stderr, "cairn server: %s\n", e.msg);
         job_service_stop(jobs);
         store_close(st);
-        free(dest);
+        artifacts_store_free(dest);
+        api_policy_free(policy);
         free(shown);
         return CLI_EXIT_FAIL;
     }
@@ -310,14 +327,15 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
     bool v6 = strchr(val[OPT_HOST], ':') != NULL;
     log_msg(LOG_INFO, "listening on http://%s%s%s:%u (workers %u, store %s, artifacts %s)",
             v6 ? "[" : "", val[OPT_HOST], v6 ? "]" : "", http_server_port(srv), workers,
-            shown, dest);
+            shown, artifacts_store_uri(dest));
     free(shown);
     int sig = cli_wait_signal(&set);
     log_msg(LOG_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
     job_service_stop(jobs);
     store_close(st);
-    free(dest);
+    artifacts_store_free(dest);
+    api_policy_free(policy);
     log_msg(LOG_INFO, "stopped");
     return CLI_EXIT_OK;
 }

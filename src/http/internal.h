@@ -10,18 +10,8 @@
 #include <stdint.h>
 
 #include "../api/api.h"
-#include "../artifacts/local.h"
 #include "../util/err.h"
 #include "../util/sbuf.h"
-
-typedef enum {
-    HTTP_HEALTH,
-    HTTP_API,           /* /api/2.0/mlflow/... */
-    HTTP_PROXY_LIST,    /* GET  mlflow-artifacts/artifacts?path= */
-    HTTP_PROXY_GET,     /* GET  mlflow-artifacts/artifacts/<path> */
-    HTTP_PROXY_PUT,     /* PUT  mlflow-artifacts/artifacts/<path> */
-    HTTP_PROXY_DELETE,  /* DELETE mlflow-artifacts/artifacts/<path> */
-} http_kind;
 
 /* A response computed away from the connection (on a pool thread), to be
  * queued by the connection's own thread: status, body (heap) and type. */
@@ -34,6 +24,9 @@ typedef struct http_out {
     size_t len;
     const char *type;
     api_stream *stream; /* instead of body: sent with chunked encoding */
+    api_download *download; /* or an artifact's bytes: */
+    uint64_t size;          /*   how many */
+    char *filename;         /*   the name it is saved under */
     http_waker *waker;  /* parks the connection while the stream waits */
 } http_out;
 
@@ -49,29 +42,25 @@ struct http_server;
 
 /* One request, from its headers to its completion (MHD's *req_cls). */
 typedef struct http_req {
-    http_kind kind;
+    const api_route *route;    /* NULL once refused at the headers */
     bool is_get;               /* GET or HEAD */
     bool responded;            /* a response was queued early */
-    const api_route *route;    /* HTTP_API */
-    char *rel;                 /* HTTP_PROXY_*: artifact path (URL-decoded once) */
-    sbuf body;                 /* HTTP_API: the body, up to CAIRN_MAX_JSON_BODY */
+    char *param;               /* the route's path parameter, or NULL */
+    sbuf body;                 /* API_BODY_JSON: up to CAIRN_MAX_JSON_BODY */
     uint64_t body_len;         /* bytes received, even past the cap */
-    artifacts_upload *upload;  /* HTTP_PROXY_PUT while receiving */
+    http_form *form;           /* API_BODY_FORM: the body, being read */
+    api_upload *upload;        /* API_BODY_RAW: while receiving */
+    json_t *args;              /* API_BODY_RAW: what the upload was begun with */
     bool failed;               /* an upload error met while receiving: err */
     unsigned fail_status;      /* refused at the headers: status, code, err.msg */
     const char *fail_code;
     cerr err;
-    /* Run on the handler pool (POST API calls): see pool.c. */
+    /* Run on the handler pool or queued to the store: see server.c. */
     http_job job;
     http_job_state state;
     struct http_server *srv;
     struct MHD_Connection *conn;
     http_out out;              /* HTTP_DONE: the answer to send */
-    json_t *args;              /* the parsed request, kept while its write is queued */
-    api_batch batch;           /* a run write queued without a thread (server.c) */
-    /* Cairn's routes (api_route_find_url): */
-    char *param;               /* the path parameter, or NULL */
-    http_form *form;           /* a form route's body, being read */
 } http_req;
 
 /* ---- request.c ---- */
@@ -119,18 +108,6 @@ enum MHD_Result http_send_error(struct MHD_Connection *c, unsigned status, const
 /* MLflow's error body with MLflow's status for e->code. */
 enum MHD_Result http_send_cerr(struct MHD_Connection *c, const cerr *e);
 enum MHD_Result http_send_text(struct MHD_Connection *c, unsigned status, const char *text);
-/* Streams fd (taken over: closed by MHD) as a file download. */
-enum MHD_Result http_send_file(struct MHD_Connection *c, int fd, uint64_t size, const char *name);
-
-/* ---- proxy.c: the mlflow-artifacts service ---- */
-
-/* Called with the headers: starts an upload, so bad paths are refused
- * before any byte of the body is read. */
-int http_proxy_begin(const api_ctx *ctx, http_req *r, cerr *e);
-/* Called with each chunk of the body. */
-void http_proxy_data(http_req *r, const char *data, size_t n);
-/* Called once the whole request is in. */
-enum MHD_Result http_proxy_finish(const api_ctx *ctx, struct MHD_Connection *c, http_req *r);
 
 /* ---- wake.c: connections whose stream waits for data ---- */
 
@@ -141,6 +118,9 @@ int http_waker_start(http_waker **out, cerr *e);
 /* Suspends c and resumes it after HTTP_WAKE_MS; false (nothing done) once
  * the server is stopping: the stream should end then. */
 bool http_waker_park(http_waker *w, struct MHD_Connection *c);
+/* Resumes the parked connections now (an api_notify_fn: arg is the
+ * waker). Safe from any thread. */
+void http_waker_kick(void *arg);
 /* Resumes every parked connection and stops parking (server shutdown,
  * before MHD stops). */
 void http_waker_quiesce(http_waker *w);

@@ -105,6 +105,11 @@ void http_out_result(http_out *o, api_result *res)
     } else if (res->stream) {
         *o = (http_out){.status = status, .type = type, .stream = res->stream};
         res->stream = NULL;
+    } else if (res->download) {
+        *o = (http_out){.status = status, .download = res->download, .size = res->size,
+                        .filename = res->filename};
+        res->download = NULL;
+        res->filename = NULL;
     } else {
         size_t len = res->text.len;
         char *body = sbuf_detach(&res->text);
@@ -184,10 +189,14 @@ static enum MHD_Result http_out_stream(struct MHD_Connection *c, http_out *o)
     return rc;
 }
 
+static enum MHD_Result http_out_download(struct MHD_Connection *c, http_out *o);
+
 enum MHD_Result http_out_send(struct MHD_Connection *c, http_out *o)
 {
     if (o->stream)
         return http_out_stream(c, o);
+    if (o->download)
+        return http_out_download(c, o);
     char *body = o->body;
     o->body = NULL;
     if (body == NULL) /* out of memory while encoding */
@@ -217,14 +226,6 @@ enum MHD_Result http_send_cerr(struct MHD_Connection *c, const cerr *e)
     return http_out_send(c, &o);
 }
 
-enum MHD_Result http_send_text(struct MHD_Connection *c, unsigned status, const char *text)
-{
-    char *body = strdup(text);
-    if (body == NULL)
-        abort();
-    return http_queue(c, status, body, strlen(body), "text/plain; charset=utf-8");
-}
-
 /* MLflow's _guess_mime_type: its TEXT_EXTENSIONS (and MLmodel, MLproject)
  * are text/plain; a few common binary types; else application/octet-stream. */
 static const char *http_mime_type(const char *name)
@@ -250,13 +251,9 @@ static const char *http_mime_type(const char *name)
     return "application/octet-stream";
 }
 
-enum MHD_Result http_send_file(struct MHD_Connection *c, int fd, uint64_t size, const char *name)
+/* Content-Type and Content-Disposition of an artifact download. */
+static void http_download_headers(struct MHD_Response *resp, const char *name)
 {
-    struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
-    if (resp == NULL) {
-        close(fd);
-        return http_send_error(c, 500, "INTERNAL_ERROR", "Cannot stream the artifact");
-    }
     /* The file name goes into a quoted header value: keep it to safe ASCII. */
     sbuf cd = SBUF_INIT;
     sbuf_puts(&cd, "attachment; filename=\"");
@@ -267,7 +264,75 @@ enum MHD_Result http_send_file(struct MHD_Connection *c, int fd, uint64_t size, 
     MHD_add_response_header(resp, "Content-Disposition", sbuf_str(&cd));
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     sbuf_free(&cd);
-    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
+}
+
+/* MHD's content reader for a download the store streams (S3): a read that
+ * finds nothing yet parks the connection until the store kicks the waker. */
+typedef struct http_downloading {
+    api_download *d;
+    struct MHD_Connection *c;
+    http_waker *waker;
+} http_downloading;
+
+static ssize_t http_download_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    http_downloading *hd = cls;
+    cerr e;
+    cerr_clear(&e);
+    ssize_t n = api_download_read(hd->d, out, max, &e);
+    if (n > 0)
+        return n;
+    if (n == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == API_AGAIN && hd->waker) {
+        api_download_notify(hd->d, http_waker_kick, hd->waker);
+        if (http_waker_park(hd->waker, hd->c))
+            return 0;
+    }
+    log_msg(LOG_WARN, "download cut short: %s", n == API_AGAIN ? "server stopping" : e.msg);
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void http_download_free(void *cls)
+{
+    http_downloading *hd = cls;
+    api_download_free(hd->d);
+    free(hd);
+}
+
+static enum MHD_Result http_out_download(struct MHD_Connection *c, http_out *o)
+{
+    struct MHD_Response *resp = NULL;
+    int fd = api_download_fd(o->download);
+    if (fd >= 0) {
+        /* A local file: the kernel sends it. MHD closes its own copy. */
+        int dfd = dup(fd);
+        if (dfd >= 0 && (resp = MHD_create_response_from_fd64(o->size, dfd)) == NULL)
+            close(dfd);
+        api_download_free(o->download);
+    } else {
+        http_downloading *hd = calloc(1, sizeof *hd);
+        if (hd == NULL)
+            abort();
+        hd->d = o->download;
+        hd->c = c;
+        hd->waker = o->waker;
+        resp = MHD_create_response_from_callback(o->size, HTTP_STREAM_BLOCK, http_download_read,
+                                                 hd, http_download_free);
+        if (resp == NULL)
+            http_download_free(hd);
+    }
+    o->download = NULL;
+    char *name = o->filename;
+    o->filename = NULL;
+    if (resp == NULL) {
+        free(name);
+        return http_send_error(c, 500, "INTERNAL_ERROR", "Cannot stream the artifact");
+    }
+    http_download_headers(resp, name);
+    free(name);
+    enum MHD_Result rc = MHD_queue_response(c, o->status, resp);
     MHD_destroy_response(resp);
     return rc;
 }

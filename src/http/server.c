@@ -34,27 +34,6 @@ struct http_server {
     unsigned port;
 };
 
-static const char *const http_api_prefixes[] = {"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"};
-static const char *const http_proxy_prefixes[] = {"/api/2.0/mlflow-artifacts/artifacts",
-                                                  "/ajax-api/2.0/mlflow-artifacts/artifacts"};
-
-/* Multipart upload: MLflow offers it only for cloud destinations and answers
- * a local one with this exact message, on which the client falls back to a
- * plain PUT (MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD). */
-static const char *const http_mpu_prefixes[] = {"/api/2.0/mlflow-artifacts/mpu/",
-                                                "/ajax-api/2.0/mlflow-artifacts/mpu/"};
-#define HTTP_MPU_UNSUPPORTED "Multipart upload is not supported for the current artifact repository"
-
-static const char *http_strip(const char *url, const char *const *prefixes)
-{
-    for (int i = 0; i < 2; i++) {
-        size_t n = strlen(prefixes[i]);
-        if (strncmp(url, prefixes[i], n) == 0)
-            return url + n;
-    }
-    return NULL;
-}
-
 /* Records the answer to a request refused before its body: see http_access. */
 static void http_fail(http_req *r, unsigned status, const char *code, const char *msg)
 {
@@ -75,63 +54,12 @@ static void http_fail_method(http_req *r)
               "The method is not allowed for the requested URL.");
 }
 
-static void http_fail_form_too_big(http_req *r)
+static void http_fail_too_big(http_req *r, unsigned limit)
 {
     char msg[128];
-    snprintf(msg, sizeof msg, "Upload exceeds the limit of %u bytes", HTTP_FORM_MAX_BODY);
+    snprintf(msg, sizeof msg, "%s exceeds the limit of %u bytes",
+             limit == HTTP_FORM_MAX_BODY ? "Upload" : "Request body", limit);
     http_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "INVALID_PARAMETER_VALUE", msg);
-}
-
-static void http_fail_too_big(http_req *r)
-{
-    char msg[128];
-    snprintf(msg, sizeof msg, "Request body exceeds the limit of %u bytes", CAIRN_MAX_JSON_BODY);
-    http_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "INVALID_PARAMETER_VALUE", msg);
-}
-
-/* Sets r->kind for a mlflow-artifacts URL; returns false for 405. */
-static bool http_route_proxy(http_req *r, const char *rest, const char *method)
-{
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        r->kind = HTTP_PROXY_LIST;
-        return r->is_get;
-    }
-    if (strcmp(method, "PUT") == 0)
-        r->kind = HTTP_PROXY_PUT;
-    else if (strcmp(method, "DELETE") == 0)
-        r->kind = HTTP_PROXY_DELETE;
-    else if (r->is_get)
-        r->kind = HTTP_PROXY_GET;
-    else
-        return false;
-    r->rel = strdup(rest + 1);
-    if (r->rel == NULL)
-        abort();
-    return true;
-}
-
-static void http_begin_api(struct MHD_Connection *c, const char *url, const char *method,
-                           const char *rest, http_req *r)
-{
-    bool known = false;
-    cerr e;
-    cerr_clear(&e);
-    r->kind = HTTP_API;
-    r->route = api_route_find(r->is_get ? "GET" : method, rest, &known);
-    if (r->route == NULL) {
-        if (known) {
-            http_fail_method(r);
-        } else {
-            sbuf m = SBUF_INIT;
-            sbuf_printf(&m, "No API endpoint at %.200s", url);
-            http_fail(r, MHD_HTTP_NOT_FOUND, "ENDPOINT_NOT_FOUND", sbuf_str(&m));
-            sbuf_free(&m);
-        }
-    } else if (strcmp(method, "POST") == 0 && http_check_json_content_type(c, &e) < 0) {
-        http_fail_cerr(r, &e);
-    } else if (http_content_length(c) > (int64_t)CAIRN_MAX_JSON_BODY) {
-        http_fail_too_big(r);
-    }
 }
 
 /* Where uploaded form files wait for their handler. */
@@ -141,35 +69,30 @@ static const char *http_tmpdir(void)
     return t && t[0] ? t : "/tmp";
 }
 
-/* Cairn's own routes (jobs, and the compatible submission APIs): false if
- * url is none of them. */
-static bool http_begin_url(struct MHD_Connection *c, const char *url, const char *method,
-                           http_req *r)
+/* The request as api/ takes it: args (stolen), the body's size and who
+ * is asking. */
+static api_request http_request(struct MHD_Connection *c, http_req *r, json_t *args)
 {
-    bool known = false;
-    const char *param = NULL;
-    const api_route *route = api_route_find_url(r->is_get ? "GET" : method, url, &known, &param);
-    if (route == NULL && !known)
-        return false;
-    r->kind = HTTP_API;
-    r->route = route;
+    api_request req = {args, (size_t)r->body_len, NULL, 0, {NULL}};
+    req.caller.authorization =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (r->param)
+        json_object_set_new(req.args, r->route->param, http_json_string(r->param));
+    return req;
+}
+
+/* A streamed upload starts with the headers: the path is checked, access
+ * decided and the store's writer opened before any byte of the body. */
+static void http_begin_upload(http_server *s, struct MHD_Connection *c, http_req *r)
+{
     cerr e;
     cerr_clear(&e);
-    if (route == NULL) {
-        http_fail_method(r);
-    } else if (route->form) {
-        if (http_content_length(c) > (int64_t)HTTP_FORM_MAX_BODY)
-            http_fail_form_too_big(r);
-        else if (http_form_begin(c, http_tmpdir(), &r->form, &e) < 0)
-            http_fail_cerr(r, &e);
-    } else if (strcmp(method, "POST") == 0 && http_check_json_content_type(c, &e) < 0) {
+    json_t *args = NULL;
+    http_args_from_query(c, &args);
+    api_request req = http_request(c, r, args);
+    if (api_upload_begin(r->route, &s->api, &req, &r->upload, &e) < 0)
         http_fail_cerr(r, &e);
-    } else if (http_content_length(c) > (int64_t)CAIRN_MAX_JSON_BODY) {
-        http_fail_too_big(r);
-    }
-    if (param && (r->param = strdup(param)) == NULL)
-        abort();
-    return true;
+    r->args = req.args;
 }
 
 /* First call: route the request and refuse what can be refused already. */
@@ -177,35 +100,41 @@ static void http_begin(http_server *s, struct MHD_Connection *c, const char *url
                        const char *method, http_req *r)
 {
     r->is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    const char *rest;
-    if (strcmp(url, "/health") == 0) {
-        r->kind = HTTP_HEALTH;
-        if (!r->is_get)
+    bool known = false;
+    const char *param = NULL;
+    const api_route *route = api_route_find(r->is_get ? "GET" : method, url, &known, &param);
+    cerr e;
+    cerr_clear(&e);
+    if (route == NULL) {
+        if (known) {
             http_fail_method(r);
-    } else if ((rest = http_strip(url, http_api_prefixes)) != NULL) {
-        http_begin_api(c, url, method, rest, r);
-    } else if ((rest = http_strip(url, http_mpu_prefixes)) != NULL &&
-               (strncmp(rest, "create", 6) == 0 || strncmp(rest, "complete", 8) == 0 ||
-                strncmp(rest, "abort", 5) == 0)) {
-        if (strcmp(method, "POST") != 0)
-            http_fail_method(r);
-        else
-            http_fail(r, MHD_HTTP_NOT_IMPLEMENTED, "NOT_IMPLEMENTED", HTTP_MPU_UNSUPPORTED);
-    } else if ((rest = http_strip(url, http_proxy_prefixes)) != NULL &&
-               (rest[0] == '\0' || rest[0] == '/')) {
-        cerr e;
-        cerr_clear(&e);
-        if (!http_route_proxy(r, rest, method))
-            http_fail_method(r);
-        else if (http_proxy_begin(&s->api, r, &e) < 0)
+        } else {
+            sbuf m = SBUF_INIT;
+            sbuf_printf(&m, "No %sendpoint at %.200s", api_url_is_mlflow(url) ? "API " : "", url);
+            http_fail(r, MHD_HTTP_NOT_FOUND, "ENDPOINT_NOT_FOUND", sbuf_str(&m));
+            sbuf_free(&m);
+        }
+        return;
+    }
+    r->route = route;
+    if (param && (r->param = strdup(param)) == NULL)
+        abort();
+    switch (route->body) {
+    case API_BODY_FORM:
+        if (http_content_length(c) > (int64_t)HTTP_FORM_MAX_BODY)
+            http_fail_too_big(r, HTTP_FORM_MAX_BODY);
+        else if (http_form_begin(c, http_tmpdir(), &r->form, &e) < 0)
             http_fail_cerr(r, &e);
-    } else if (http_begin_url(c, url, method, r)) {
-        /* routed */
-    } else {
-        sbuf m = SBUF_INIT;
-        sbuf_printf(&m, "No endpoint at %.200s", url);
-        http_fail(r, MHD_HTTP_NOT_FOUND, "ENDPOINT_NOT_FOUND", sbuf_str(&m));
-        sbuf_free(&m);
+        break;
+    case API_BODY_RAW:
+        http_begin_upload(s, c, r);
+        break;
+    case API_BODY_JSON:
+        if (strcmp(method, "POST") == 0 && http_check_json_content_type(c, &e) < 0)
+            http_fail_cerr(r, &e);
+        else if (http_content_length(c) > (int64_t)CAIRN_MAX_JSON_BODY)
+            http_fail_too_big(r, CAIRN_MAX_JSON_BODY);
+        break;
     }
 }
 
@@ -216,58 +145,96 @@ static bool http_has_body(struct MHD_Connection *c)
            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
 }
 
-/* Middle calls: one chunk of body each. */
+/* Middle calls: one chunk of a buffered body each. */
 static void http_data(http_req *r, const char *data, size_t n)
 {
     r->body_len += n;
     if (r->form) {
         cerr e;
         if (r->body_len > HTTP_FORM_MAX_BODY)
-            http_fail_form_too_big(r);
+            http_fail_too_big(r, HTTP_FORM_MAX_BODY);
         else if (http_form_data(r->form, data, n, &e) < 0)
             http_fail_cerr(r, &e);
-    } else if (r->kind == HTTP_API) {
+    } else if (r->route->body == API_BODY_JSON) {
         /* Keep at most the cap; past it, count and drop (answered 413). */
         if (r->body_len <= CAIRN_MAX_JSON_BODY)
             sbuf_append(&r->body, data, n);
         else
             sbuf_free(&r->body);
-    } else {
-        http_proxy_data(r, data, n);
     }
 }
 
-/* Runs the API call of r into out. c is needed only for a GET's query. */
+/* A chunk of a streamed upload: returns how much the store took. When it
+ * takes nothing (S3's buffers are all in flight) the connection is parked
+ * until the store has room, and MHD hands the rest over again then. */
+static size_t http_upload_data(http_server *s, struct MHD_Connection *c, http_req *r,
+                               const char *data, size_t n)
+{
+    size_t took = 0;
+    while (took < n) {
+        ssize_t k = api_upload_write(r->upload, data + took, n - took, &r->err);
+        if (k < 0) {
+            r->failed = true;
+            api_upload_abort(r->upload);
+            r->upload = NULL;
+            return n; /* the rest is read and dropped */
+        }
+        if (k == 0) {
+            api_upload_notify(r->upload, http_waker_kick, s->waker);
+            if (!http_waker_park(s->waker, c)) {
+                cerr_set(&r->err, CERR_TEMPORARILY_UNAVAILABLE, "The server is shutting down");
+                r->failed = true;
+                api_upload_abort(r->upload);
+                r->upload = NULL;
+                return n;
+            }
+            break;
+        }
+        took += (size_t)k;
+    }
+    r->body_len += took;
+    return took;
+}
+
+/* Runs the request's handler into out. c is needed only for a GET's query
+ * and the headers. */
 static void http_api_exec(http_server *s, struct MHD_Connection *c, http_req *r, http_out *out)
 {
     cerr e;
     cerr_clear(&e);
-    api_request req = {NULL, (size_t)r->body_len, NULL, 0};
-    if (r->form) {
-        if (http_form_finish(r->form, &req.args, &req.files, &req.nfiles, &e) < 0) {
-            http_out_cerr(out, &e);
-            return;
+    api_result res = {0};
+    int rc;
+    if (r->route->body == API_BODY_RAW) {
+        api_upload *u = r->upload;
+        r->upload = NULL;
+        rc = api_upload_finish(u, &res, &e);
+    } else {
+        json_t *args = NULL;
+        const api_file *files = NULL;
+        size_t nfiles = 0;
+        if (r->form) {
+            rc = http_form_finish(r->form, &args, &files, &nfiles, &e);
+        } else if (r->is_get && http_args_from_query(c, &args) > 0) {
+            rc = 0; /* MLflow: a GET with a query string reads it, anything else the body */
+        } else {
+            json_decref(args);
+            args = NULL;
+            rc = http_args_from_body(sbuf_str(&r->body), r->body.len, &args, &e);
         }
-    } else if (!r->is_get || http_args_from_query(c, &req.args) == 0) {
-        /* MLflow: a GET with a query string reads it, anything else the body. */
-        json_decref(req.args);
-        req.args = NULL;
-        if (http_args_from_body(sbuf_str(&r->body), r->body.len, &req.args, &e) < 0) {
-            http_out_cerr(out, &e);
-            return;
+        if (rc == 0) {
+            api_request req = http_request(c, r, args);
+            req.files = files;
+            req.nfiles = nfiles;
+            rc = api_call_ex(r->route, &s->api, &req, &res, &e);
+            json_decref(req.args);
         }
     }
-    if (r->param)
-        json_object_set_new(req.args, r->route->param, http_json_string(r->param));
-    api_result res = {0};
-    int rc = api_call_ex(r->route, &s->api, &req, &res, &e);
-    json_decref(req.args);
     if (rc < 0) {
         api_result_free(&res);
         http_out_cerr(out, &e);
         return;
     }
-    if (!res.json && !res.stream && res.text.len == 0)
+    if (!res.json && !res.stream && !res.download && res.text.len == 0)
         res.json = json_object();
     http_out_result(out, &res);
     out->waker = s->waker;
@@ -278,94 +245,70 @@ static void http_api_job(http_job *j)
 {
     http_req *r = (http_req *)((char *)j - offsetof(http_req, job));
     struct MHD_Connection *c = r->conn;
-    http_api_exec(r->srv, NULL, r, &r->out);
+    http_api_exec(r->srv, c, r, &r->out);
     r->state = HTTP_DONE;
     /* Last touch of r: once resumed, the polling thread sends and frees it. */
     MHD_resume_connection(c);
 }
 
-/* ---- run writes queued straight to the store ----
- * log-metric, log-parameter, log-batch and set-tag are parsed here and
- * queued to the store's writer, which calls http_batch_done once the write
- * is durable: no thread waits for the fsync, and no hand-off to a pool
- * thread and back. Where the store cannot queue (PostgreSQL), a pool thread
- * runs the same parsed write and waits. */
+/* ---- run writes queued to the store (api_call_queued) ----
+ * The connection is suspended before the call, since the store's writer
+ * thread may answer before the call returns. */
 
-/* The answer, and the connection resumed. `release`: the job was the
- * store's, not the pool's (the pool releases its own after running them). */
-static void http_batch_finish(http_req *r, int rc, const cerr *e, bool release)
+static void http_queued_done(void *arg, int rc, api_result *res, const cerr *e)
 {
+    http_req *r = arg;
     struct MHD_Connection *c = r->conn;
     http_pool *pool = r->srv->pool;
     if (rc == 0)
-        http_out_json(&r->out, MHD_HTTP_OK, json_object());
+        http_out_result(&r->out, res);
     else
         http_out_cerr(&r->out, e);
     r->state = HTTP_DONE;
     MHD_resume_connection(c); /* r may be gone from here on */
-    if (release)
-        http_pool_release(pool);
+    http_pool_release(pool);
 }
 
-/* On the store's writer thread. */
-static void http_batch_done(void *arg, int rc, const cerr *e)
+/* Suspends c and hands r to the pool. */
+static void http_to_pool(http_server *s, struct MHD_Connection *c, http_req *r, bool suspended)
 {
-    http_batch_finish(arg, rc, e, true);
-}
-
-/* On a pool thread: the blocking write. */
-static void http_batch_job(http_job *j)
-{
-    http_req *r = (http_req *)((char *)j - offsetof(http_req, job));
-    api_batch *b = &r->batch;
-    cerr e;
-    cerr_clear(&e);
-    int rc = store_run_log_batch(r->srv->api.st, b->run_id, b->metrics, b->nmetrics, b->params,
-                                 b->nparams, b->tags, b->ntags, &e);
-    http_batch_finish(r, rc, &e, false);
-}
-
-/* Parse and check now; queue the write and suspend, or answer the error. */
-static enum MHD_Result http_batch_call(http_server *s, struct MHD_Connection *c, http_req *r)
-{
-    cerr e;
-    cerr_clear(&e);
-    api_request req = {NULL, (size_t)r->body_len, NULL, 0};
-    if (http_args_from_body(sbuf_str(&r->body), r->body.len, &req.args, &e) == 0 &&
-        r->route->prep(&req, &r->batch, &e) == 0) {
-        r->args = req.args;
-        r->state = HTTP_QUEUED;
-        r->srv = s;
-        r->conn = c;
+    r->job.fn = http_api_job;
+    if (!suspended)
         MHD_suspend_connection(c);
-        api_batch *b = &r->batch;
-        if (store_run_log_batch_async(s->api.st, b->run_id, b->metrics, b->nmetrics, b->params,
-                                      b->nparams, b->tags, b->ntags, http_batch_done, r, &e) < 0) {
-            r->job.fn = http_batch_job;
-            http_pool_push(s->pool, &r->job);
-        }
-        return MHD_YES;
-    }
-    json_decref(req.args);
-    http_pool_release(s->pool);
-    r->responded = true;
-    return http_send_cerr(c, &e);
+    http_pool_push(s->pool, &r->job);
 }
 
-/* A run write is queued to the store; another POST goes to the pool; a
- * GET (or any call once the pool stops taking work, at shutdown) runs
- * here. */
+static enum MHD_Result http_queue_write(http_server *s, struct MHD_Connection *c, http_req *r)
+{
+    cerr e;
+    cerr_clear(&e);
+    json_t *args = NULL;
+    if (http_args_from_body(sbuf_str(&r->body), r->body.len, &args, &e) < 0) {
+        http_pool_release(s->pool);
+        r->responded = true;
+        return http_send_cerr(c, &e);
+    }
+    api_request req = http_request(c, r, args);
+    MHD_suspend_connection(c);
+    if (api_call_queued(r->route, &s->api, &req, http_queued_done, r) == API_BLOCKING) {
+        json_decref(req.args);
+        http_to_pool(s, c, r, true);
+    }
+    return MHD_YES;
+}
+
+/* A run write is queued to the store; another POST, and the end of an
+ * upload, go to the pool (they may wait for a disk or a network); a GET
+ * (or any call once the pool stops taking work, at shutdown) runs here. */
 static enum MHD_Result http_api_call(http_server *s, struct MHD_Connection *c, http_req *r)
 {
-    if (!r->is_get && r->route->prep && http_pool_reserve(s->pool))
-        return http_batch_call(s, c, r);
-    if (!r->is_get && http_pool_reserve(s->pool)) {
+    if ((!r->is_get || r->route->slow) && http_pool_reserve(s->pool)) {
         r->state = HTTP_QUEUED;
         r->srv = s;
         r->conn = c;
-        r->job.fn = http_api_job;
-        MHD_suspend_connection(c);
-        http_pool_push(s->pool, &r->job);
+        if (r->route->prep)
+            return http_queue_write(s, c, r);
+        http_to_pool(s, c, r, false);
         return MHD_YES;
     }
     r->responded = true;
@@ -377,16 +320,17 @@ static enum MHD_Result http_api_call(http_server *s, struct MHD_Connection *c, h
 /* Last call: the whole request is in. */
 static enum MHD_Result http_finish(http_server *s, struct MHD_Connection *c, http_req *r)
 {
-    if (r->kind == HTTP_API && !r->form && r->body_len > CAIRN_MAX_JSON_BODY)
-        http_fail_too_big(r);
-    if (r->kind == HTTP_API && r->fail_status == 0)
-        return http_api_call(s, c, r);
-    r->responded = true;
-    if (r->fail_status != 0)
+    if (r->route && r->route->body == API_BODY_JSON && r->body_len > CAIRN_MAX_JSON_BODY)
+        http_fail_too_big(r, CAIRN_MAX_JSON_BODY);
+    if (r->fail_status != 0) {
+        r->responded = true;
         return http_send_error(c, r->fail_status, r->fail_code, r->err.msg);
-    if (r->kind == HTTP_HEALTH)
-        return http_send_text(c, MHD_HTTP_OK, "OK");
-    return http_proxy_finish(&s->api, c, r);
+    }
+    if (r->failed) {
+        r->responded = true;
+        return http_send_cerr(c, &r->err);
+    }
+    return http_api_call(s, c, r);
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -395,13 +339,14 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
                                    void **req_cls)
 {
     (void)version;
+    http_server *s = cls;
     http_req *r = *req_cls;
     if (r == NULL) {
         r = calloc(1, sizeof *r);
         if (r == NULL)
             abort();
         *req_cls = r;
-        http_begin(cls, c, url, method, r);
+        http_begin(s, c, url, method, r);
         /* A refused request with a body is answered now, so the body is
          * never read (MHD then closes the connection); one without a body
          * is answered at the last call, which keeps the connection alive. */
@@ -412,9 +357,14 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        if (!r->responded && r->fail_status == 0)
+        if (r->responded || r->fail_status != 0 || r->failed)
+            *upload_data_size = 0;
+        else if (r->upload)
+            *upload_data_size -= http_upload_data(s, c, r, upload_data, *upload_data_size);
+        else {
             http_data(r, upload_data, *upload_data_size);
-        *upload_data_size = 0;
+            *upload_data_size = 0;
+        }
         return MHD_YES;
     }
     if (r->responded || r->state == HTTP_QUEUED)
@@ -423,7 +373,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
         r->responded = true;
         return http_out_send(c, &r->out);
     }
-    return http_finish(cls, c, r);
+    return http_finish(s, c, r);
 }
 
 static void http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -435,15 +385,16 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     if (r == NULL)
         return;
     if (r->upload != NULL) {
-        log_msg(LOG_INFO, "upload of '%s' abandoned (code %d)", r->rel, (int)toe);
-        artifacts_upload_abort(r->upload);
+        log_msg(LOG_INFO, "upload of '%s' abandoned (code %d)", r->param ? r->param : "",
+                (int)toe);
+        api_upload_abort(r->upload);
     }
-    free(r->rel);
     free(r->param);
     http_form_free(r->form);
     free(r->out.body);
+    free(r->out.filename);
     api_stream_free(r->out.stream);
-    api_batch_free(&r->batch);
+    api_download_free(r->out.download);
     json_decref(r->args);
     sbuf_free(&r->body);
     free(r);

@@ -1,5 +1,10 @@
 /* wake.c - connections parked while their streamed answer waits for data
- * (a job's log being followed), resumed a little later.
+ * (a job's log being followed), resumed a little later, or at once when
+ * the store says the wait is over (http_waker_kick: an S3 transfer that
+ * has bytes for a download, or room for an upload's next bytes). A kick
+ * that comes before its connection is parked is kept, so it is never
+ * lost; a kick resumes every parked connection, and one that finds no
+ * change parks again.
  *
  * MHD calls a response's content reader again as soon as it returns; a
  * reader with nothing to send must therefore suspend its connection first
@@ -22,6 +27,7 @@ struct http_waker {
     pthread_cond_t cv;
     http_parked *list;
     bool stopping;
+    bool kicked; /* a stream became ready: resume the parked now */
     pthread_t thread;
 };
 
@@ -49,8 +55,11 @@ static void *http_waker_main(void *arg)
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        while (!w->stopping && pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
+        while (!w->stopping && !(w->kicked && w->list) &&
+               pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
             ;
+        if (w->list)
+            w->kicked = false;
         http_waker_resume_all(w);
     }
     pthread_mutex_unlock(&w->mu);
@@ -95,8 +104,19 @@ bool http_waker_park(http_waker *w, struct MHD_Connection *c)
     p->c = c;
     p->next = w->list;
     w->list = p;
+    if (w->kicked) /* the kick came before the park: do not miss it */
+        pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return true;
+}
+
+void http_waker_kick(void *arg)
+{
+    http_waker *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->kicked = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
 }
 
 void http_waker_quiesce(http_waker *w)

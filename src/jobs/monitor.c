@@ -314,9 +314,8 @@ int job_service_start(const job_service_config *cfg, job_service **out, cerr *e)
     job_service *s = calloc(1, sizeof *s);
     s->st = cfg->st;
     s->jobs_dir = abs;
-    s->artifacts_destination = strdup(cfg->artifacts_destination);
     s->poll_ms = cfg->poll_ms > 0 ? cfg->poll_ms : JOB_SERVICE_POLL_MS;
-    s->tctx = (tracker_store_ctx){s->st, s->artifacts_destination};
+    s->tctx = (tracker_store_ctx){s->st, cfg->artifacts};
     s->tracker = tracker_store_make(&s->tctx);
     s->tracking_uri = strdup("http://127.0.0.1:5000");
     if (gethostname(s->host, sizeof s->host) != 0)
@@ -351,7 +350,6 @@ void job_service_stop(job_service *s)
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     free(s->tracking_uri);
-    free(s->artifacts_destination);
     free(s->jobs_dir);
     free(s);
 }

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../artifacts/store.h"
 #include "../store/store.h"
 #include "../util/err.h"
 
@@ -30,7 +31,7 @@ typedef struct job_service job_service;
 typedef struct job_service_config {
     store *st;
     const char *jobs_dir;              /* job directories; created if missing */
-    const char *artifacts_destination; /* behind mlflow-artifacts:/ */
+    artifacts_store *artifacts;        /* behind mlflow-artifacts:/ (borrowed) */
     int poll_ms;                       /* <= 0: JOB_SERVICE_POLL_MS */
 } job_service_config;
 

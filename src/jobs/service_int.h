@@ -13,7 +13,6 @@
 struct job_service {
     store *st;
     char *jobs_dir;             /* absolute */
-    char *artifacts_destination;
     int poll_ms;
     tracker_store_ctx tctx;
     job_tracker tracker;

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../artifacts/local.h"
 #include "../artifacts/locate.h"
 #include "../util/sbuf.h"
 
@@ -49,8 +48,9 @@ static int tracker_store_run_status(void *ctx, const char *run_id, const char *s
     return rc;
 }
 
-/* Streams the file at fd into an upload. */
-static int tracker_store_copy(int fd, artifacts_upload *u, cerr *e)
+/* Streams the file at fd into w (on the monitor's thread, which may
+ * wait for the store). */
+static int tracker_store_copy(int fd, artifacts_writer *w, cerr *e)
 {
     char buf[65536];
     for (;;) {
@@ -62,7 +62,7 @@ static int tracker_store_copy(int fd, artifacts_upload *u, cerr *e)
                             strerror(errno));
         if (n == 0)
             return 0;
-        if (artifacts_upload_write(u, buf, (size_t)n, e) < 0)
+        if (artifacts_writer_write_all(w, buf, (size_t)n, e) < 0)
             return -1;
     }
 }
@@ -74,23 +74,23 @@ static int tracker_store_artifact_put(void *ctx, const char *run_id, const char 
     char *uri = NULL;
     artifacts_loc loc = ARTIFACTS_LOC_INIT;
     sbuf rel = SBUF_INIT;
-    artifacts_upload *u = NULL;
+    artifacts_writer *w = NULL;
     int fd = -1;
     int rc = store_run_artifact_uri(c->st, run_id, &uri, e);
     if (rc == 0)
-        rc = artifacts_locate(c->artifacts_destination, uri, "Storing a job's output", &loc, e);
+        rc = artifacts_locate(c->artifacts, uri, "Storing a job's output", &loc, e);
     if (rc == 0) {
-        sbuf_printf(&rel, "%s%s%s", sbuf_str(&loc.base), loc.base.len ? "/" : "", artifact_path);
+        artifacts_loc_path(&loc, artifact_path, &rel);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             rc = cerr_set(e, CERR_INTERNAL_ERROR, "%s: %s", path, strerror(errno));
     }
     if (rc == 0)
-        rc = artifacts_upload_begin(loc.root, sbuf_str(&rel), &u, e);
-    if (rc == 0 && (rc = tracker_store_copy(fd, u, e)) == 0)
-        rc = artifacts_upload_commit(u, e);
+        rc = artifacts_writer_open(loc.store, sbuf_str(&rel), &w, e);
+    if (rc == 0 && (rc = tracker_store_copy(fd, w, e)) == 0)
+        rc = artifacts_writer_commit(w, e);
     else
-        artifacts_upload_abort(u);
+        artifacts_writer_abort(w);
     if (fd >= 0)
         close(fd);
     free(uri);

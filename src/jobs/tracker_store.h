@@ -3,12 +3,13 @@
 #ifndef CAIRN_TRACKER_STORE_H
 #define CAIRN_TRACKER_STORE_H
 
+#include "../artifacts/store.h"
 #include "../store/store.h"
 #include "tracker.h"
 
 typedef struct tracker_store_ctx {
     store *st;
-    const char *artifacts_destination;
+    artifacts_store *artifacts; /* behind mlflow-artifacts:/ */
 } tracker_store_ctx;
 
 /* A tracker whose ctx is c (which must outlive it). */

@@ -48,7 +48,7 @@ static json_t *args_from(const fixture *f, const char *tmpl)
 
 static int call(fixture *f, api_handler fn, const char *tmpl, json_t **out, cerr *e)
 {
-    api_request req = {args_from(f, tmpl), strlen(tmpl), NULL, 0};
+    api_request req = {args_from(f, tmpl), strlen(tmpl), NULL, 0, {NULL}};
     *out = NULL;
     int rc = fn(&f->ctx, &req, out, e);
     json_decref(req.args);
@@ -67,9 +67,12 @@ static void call_route_ok(fixture *f, const char *method, const char *path, cons
                           json_t **out)
 {
     bool known;
-    const api_route *r = api_route_find(method, path, &known);
+    const char *param;
+    char url[256];
+    snprintf(url, sizeof url, "/api/2.0/mlflow/%s", path);
+    const api_route *r = api_route_find(method, url, &known, &param);
     assert_non_null(r);
-    api_request req = {args_from(f, tmpl), strlen(tmpl), NULL, 0};
+    api_request req = {args_from(f, tmpl), strlen(tmpl), NULL, 0, {NULL}};
     cerr e = {0};
     *out = NULL;
     if (api_call(r, &f->ctx, &req, out, &e) != 0)
@@ -91,7 +94,8 @@ static int setup(void **state)
         return -1;
     }
     f->ctx.st = f->st;
-    f->ctx.artifacts_destination = f->dir;
+    if (artifacts_store_open(f->dir, &f->ctx.artifacts, &e) < 0)
+        return -1;
     json_t *out;
     call_ok(f, api_experiments_create, "{\"name\": \"exp\"}", &out);
     snprintf(f->exp_id, sizeof f->exp_id, "%s",
@@ -109,6 +113,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     store_close(f->st);
+    artifacts_store_free(f->ctx.artifacts);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     if (system(cmd) != 0)
@@ -299,13 +304,27 @@ static void test_routes(void **state)
 {
     (void)state;
     bool known;
-    assert_non_null(api_route_find("POST", "runs/log-batch", &known));
-    assert_non_null(api_route_find("GET", "experiments/search", &known));
-    assert_non_null(api_route_find("POST", "experiments/search", &known));
-    assert_null(api_route_find("GET", "runs/create", &known));
+    const char *p;
+    assert_non_null(api_route_find("POST", "/api/2.0/mlflow/runs/log-batch", &known, &p));
+    assert_non_null(api_route_find("GET", "/ajax-api/2.0/mlflow/experiments/search", &known, &p));
+    assert_non_null(api_route_find("POST", "/api/2.0/mlflow/experiments/search", &known, &p));
+    assert_null(api_route_find("GET", "/api/2.0/mlflow/runs/create", &known, &p));
     assert_true(known);
-    assert_null(api_route_find("GET", "runs/nothing", &known));
+    assert_null(api_route_find("GET", "/api/2.0/mlflow/runs/nothing", &known, &p));
     assert_false(known);
+    assert_null(api_route_find("GET", "/runs/create", &known, &p));
+    assert_false(known);
+    /* A parameter: one segment, or (an artifact path) the whole tail. */
+    const api_route *r = api_route_find("GET", "/task/abc", &known, &p);
+    assert_non_null(r);
+    assert_string_equal(p, "abc");
+    assert_null(api_route_find("GET", "/task/abc/def", &known, &p));
+    r = api_route_find("PUT", "/api/2.0/mlflow-artifacts/artifacts/1/r/a b/c.txt", &known, &p);
+    assert_non_null(r);
+    assert_int_equal(r->body, API_BODY_RAW);
+    assert_string_equal(p, "1/r/a b/c.txt");
+    assert_null(api_route_find("PUT", "/api/2.0/mlflow-artifacts/artifacts", &known, &p));
+    assert_true(known);
 }
 
 int main(void)

@@ -202,6 +202,7 @@ typedef struct {
     char dir[PATH_MAX];
     char root[PATH_MAX + 8];
     http_server *srv;
+    artifacts_store *art;
     unsigned port;
 } server_fixture;
 
@@ -221,8 +222,9 @@ static int server_setup(void **state)
     assert_int_equal(symlink("..", p), 0);
     snprintf(p, sizeof p, "%s/root/in", f->dir);
     assert_int_equal(symlink("a", p), 0);
-    http_config cfg = {"127.0.0.1", 0, 2, {NULL, f->root, NULL}};
     cerr e;
+    assert_int_equal(artifacts_store_open(f->root, &f->art, &e), 0);
+    http_config cfg = {"127.0.0.1", 0, 2, {NULL, f->art, NULL, NULL}};
     assert_int_equal(http_server_start(&cfg, &f->srv, &e), 0);
     f->port = http_server_port(f->srv);
     assert_true(f->port > 0);
@@ -234,6 +236,7 @@ static int server_teardown(void **state)
 {
     server_fixture *f = *state;
     http_server_stop(f->srv);
+    artifacts_store_free(f->art);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     int rc = system(cmd);
