@@ -161,7 +161,11 @@ int api_compat_new_task(const api_ctx *ctx, const api_request *req, api_result *
         r.entry_point = project->filename;
     json_t *params = json_array(), *job = NULL;
     const char **pv = NULL;
-    int rc = api_task_params(cfg, params, e);
+    /* The experiment is named in the task's file, not in a field: the
+     * door's check runs here, once it is known. */
+    int rc = api_access_experiment_name(ctx, req, r.experiment_name, API_PERM_EDIT, e);
+    if (rc == 0)
+        rc = api_task_params(cfg, params, e);
     if (rc == 0) {
         pv = api_str_array(params, &r.nparams);
         r.params = pv;

@@ -60,7 +60,8 @@ static const cli_opt cli_server_opts[OPT_COUNT] = {
     [OPT_STORE] = {"backend-store-uri", 0, "BACKEND_STORE_URI", true, "sqlite:///mlflow.db", "URI",
                    "Metadata store, e.g. sqlite:///rel/path.db or sqlite:////abs/path.db."},
     [OPT_DEST] = {"artifacts-destination", 0, "ARTIFACTS_DESTINATION", true, "./mlartifacts",
-                  "DIR", "Local folder behind mlflow-artifacts:/ (created if missing)."},
+                  "URI", "Where mlflow-artifacts:/ lives: a local folder (created if missing) or "
+                  "s3://bucket/prefix."},
     [OPT_ROOT] = {"default-artifact-root", 0, "DEFAULT_ARTIFACT_ROOT", true, "mlflow-artifacts:/",
                   "URI", "Artifact location given to new experiments."},
     [OPT_WORKERS] = {"workers", 'w', "WORKERS", true, "4", "N",
@@ -73,7 +74,24 @@ static const cli_opt cli_server_opts[OPT_COUNT] = {
                         "MLFLOW_TRACKING_URI given to jobs; auto: http://HOST:PORT."},
 };
 
-enum { OPT_HELP = OPT_COUNT, OPT_SERVE_ARTIFACTS };
+enum { OPT_HELP = OPT_COUNT, OPT_SERVE_ARTIFACTS, OPT_ROUTES };
+
+/* --routes: the route table, one route a line: method, URL (the first of
+ * its prefixes; {name} for a path parameter), scope, permission, what it
+ * does. */
+static void cli_server_routes(void)
+{
+    static const char *const perms[] = {"READ", "EDIT", "MANAGE"};
+    size_t n;
+    const api_route *r = api_routes_all(&n);
+    for (size_t i = 0; i < n; i++, r++) {
+        char url[256];
+        snprintf(url, sizeof url, "%s%s%s%s%s", api_mount_prefix(r->mount), r->path,
+                 r->param ? "{" : "", r->param ? r->param : "", r->param ? "}" : "");
+        printf("%-6s %-62s %-15s %-6s %s\n", r->method, url, api_scope_name(r->scope),
+               r->scope == API_SCOPE_PUBLIC ? "-" : perms[r->perm], r->doc);
+    }
+}
 
 void cli_server_help(void)
 {
@@ -94,6 +112,7 @@ void cli_server_help(void)
                o->mlflow_env ? o->env : "", o->mlflow_env ? ", " : "", o->env);
     }
     printf("  %-32s %s\n", "    --serve-artifacts", "Accepted for mlflow compatibility: always on.");
+    printf("  %-32s %s\n", "    --routes", "Print every route the server answers, and exit.");
     printf("  %-32s %s\n", "    --help", "Show this help.");
     printf("\nSIGINT or SIGTERM stops the server cleanly (exit status 0).\n"
            "See docs/CONFIGURATION.md for limits and details.\n");
@@ -127,12 +146,13 @@ static int cli_usage_error(const char *fmt, const char *arg)
 /* Returns -1 to go on, or an exit status (help shown, or bad usage). */
 static int cli_server_flags(int argc, char **argv, const char *val[OPT_COUNT])
 {
-    struct option longs[OPT_COUNT + 3];
+    struct option longs[OPT_COUNT + 4];
     for (int i = 0; i < OPT_COUNT; i++)
         longs[i] = (struct option){cli_server_opts[i].flag, required_argument, NULL, i};
     longs[OPT_COUNT] = (struct option){"help", no_argument, NULL, OPT_HELP};
     longs[OPT_COUNT + 1] = (struct option){"serve-artifacts", no_argument, NULL, OPT_SERVE_ARTIFACTS};
-    longs[OPT_COUNT + 2] = (struct option){NULL, 0, NULL, 0};
+    longs[OPT_COUNT + 2] = (struct option){"routes", no_argument, NULL, OPT_ROUTES};
+    longs[OPT_COUNT + 3] = (struct option){NULL, 0, NULL, 0};
     opterr = 0;
     optind = 1;
     int c;
@@ -143,6 +163,10 @@ static int cli_server_flags(int argc, char **argv, const char *val[OPT_COUNT])
         }
         if (c == OPT_SERVE_ARTIFACTS)
             continue;
+        if (c == OPT_ROUTES) {
+            cli_server_routes();
+            return CLI_EXIT_OK;
+        }
         if (c == ':')
             return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
         if (c == '?')

@@ -114,6 +114,7 @@ class Server:
         self.killed = False
         self.pg_database = None
         self.prefix = []  # a command the server runs under (e.g. unshare)
+        self.env = None  # the server's environment (None: the tests')
         if PG_BASE:
             # One database per data directory, found again on a restart.
             marker = os.path.join(tmpdir, "pg-database")
@@ -170,6 +171,7 @@ class Server:
                     stderr=err,
                     stdin=subprocess.DEVNULL,
                     cwd=self.tmpdir,
+                    env=self.env,
                 )
             if self._wait_listening():
                 return self
