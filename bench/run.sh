@@ -78,3 +78,6 @@ art="$base/api/2.0/mlflow-artifacts/artifacts/bench/blob.bin"
 up=$(head -c "${mb}M" /dev/zero | curl -sf -T - -o /dev/null -w '%{time_total}' "$art")
 down=$(curl -sf -o /dev/null -w '%{time_total}' "$art")
 echo "PUT $mb MiB: $up s, GET: $down s, server peak RSS: $(rss VmHWM)"
+
+echo
+bash bench/door.sh "$DUR" 3
