@@ -10,6 +10,11 @@ mlflow/utils/search_utils.py). Run them with:
 Environment:
     CAIRN_BIN       server binary (default: <repo>/build/cairn)
     CAIRN_SKIP_BIG  set to 1 to skip the 2 GiB artifact streaming test
+    CAIRN_TEST_S3   an S3 URI (s3://bucket, see scripts/swift.sh): every server
+                    keeps its artifacts there, below a prefix of its own, with
+                    the AWS_* and MLFLOW_S3_ENDPOINT_URL variables of the
+                    environment. Tests that look at the destination's files on
+                    disk are skipped with `local_artifacts_only`.
     CAIRN_TEST_PG   a PostgreSQL URI (postgresql://user@host:port/db, see
                     scripts/pg.sh): run every server on PostgreSQL instead of
                     SQLite, each new data directory with a database of its own
@@ -56,10 +61,13 @@ API_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 ARTIFACTS_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 
 PG_BASE = os.environ.get("CAIRN_TEST_PG") or None
+S3_BASE = os.environ.get("CAIRN_TEST_S3") or None
 
 sqlite_only = pytest.mark.skipif(
     PG_BASE is not None, reason="SQLite-specific (a .db file, its schema or its journal)")
 postgres_only = pytest.mark.skipif(PG_BASE is None, reason="needs CAIRN_TEST_PG")
+local_artifacts_only = pytest.mark.skipif(
+    S3_BASE is not None, reason="looks at the artifacts destination's files on disk")
 
 
 def pg_uri(dbname, base=None):
@@ -108,6 +116,9 @@ class Server:
         self.tmpdir = tmpdir
         self.db_path = os.path.join(tmpdir, "mlflow.db")
         self.artifacts_root = os.path.join(tmpdir, "mlartifacts")
+        if S3_BASE:
+            # A prefix per data directory, found again on a restart.
+            self.artifacts_root = f"{S3_BASE.rstrip('/')}/{os.path.basename(tmpdir)}"
         self.proc = None
         self.port = None
         self.stderr_paths = []

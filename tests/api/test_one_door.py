@@ -21,7 +21,9 @@ import tempfile
 import pytest
 import requests
 
-from jobs_util import (JOBS, MLFLOW, Server, mlproject, submit, tar_gz, wait_end)
+from jobs_util import (JOBS, MLFLOW, Server, api_conftest, mlproject, submit, tar_gz, wait_end)
+
+local_artifacts_only = api_conftest.local_artifacts_only
 
 ART = "/api/2.0/mlflow-artifacts/"
 
@@ -200,12 +202,13 @@ def test_every_route_on_the_denied_experiment_is_refused(door, route):
         requests.post(srv.url + M + "runs/restore", json={"run_id": allowed["run"]})
 
 
+@local_artifacts_only
 def test_a_refused_upload_writes_nothing(door):
     srv, denied, _ = door
-    r = requests.get(f"{srv.url}{ART}artifacts", params={"path": denied["base"]}, timeout=60)
+    r = requests.put(f"{srv.url}{ART}artifacts/{denied['base']}/c.txt", data=b"c", timeout=60)
     assert r.status_code == 403
     path = os.path.join(srv.artifacts_root, denied["base"])
-    assert sorted(os.listdir(path)) == ["a.txt"]  # b.txt was refused
+    assert sorted(os.listdir(path)) == ["a.txt"]  # neither b.txt nor c.txt
 
 
 def test_lists_leave_the_denied_experiment_out(door):
