@@ -51,6 +51,11 @@ struct api_caller {
     const char *authorization; /* the Authorization header, or NULL */
 };
 
+/* The request headers a handler may read, as sent (NULL: absent). */
+typedef struct api_headers {
+    const char *range; /* Range: a download of part of an artifact */
+} api_headers;
+
 /* A file part of a multipart/form-data request, saved by http/ in a
  * temporary file that lives until the request is answered. */
 typedef struct api_file {
@@ -68,6 +73,7 @@ typedef struct api_request {
     const api_file *files; /* form routes: the file parts, in order */
     size_t nfiles;
     api_caller caller;
+    api_headers headers;
 } api_request;
 
 /* Returns 0 with *out set to the response object (caller owns it),
@@ -118,6 +124,7 @@ typedef struct api_result {
     api_download *download; /* or an artifact's bytes: */
     uint64_t size;          /*   how many */
     char *filename;         /*   the name a browser saves them under */
+    uint64_t offset, total; /*   status 206: where they start, of how many */
     const char *content_type; /* of text and stream; NULL: application/json */
     unsigned status;    /* 0: 200 */
 } api_result;

@@ -10,6 +10,7 @@
  * Uploads are written as http/ receives them and downloads read as the
  * client takes them, through the artifact store's streams, so memory stays
  * constant at any size. http/ sees only api_upload and api_download. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,15 +43,76 @@ int api_proxy_list(const api_ctx *ctx, const api_request *req, json_t **out, cer
     return 0;
 }
 
+/* A single byte range "bytes=a-b", "bytes=a-" or "bytes=-n" against an
+ * object of size bytes: 1 with [*off, *off + *len) when it asks for part of
+ * it, 0 when it asks for all of it or cannot be read (RFC 9110 lets a
+ * server ignore such a Range), -1 when no byte of it exists (416). */
+static int api_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+    if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+        return 0;
+    const char *p = h + 6;
+    char *end;
+    if (*p == '-') { /* the last n bytes */
+        if (!isdigit((unsigned char)p[1]))
+            return 0;
+        unsigned long long n = strtoull(p + 1, &end, 10);
+        if (*end != '\0')
+            return 0;
+        if (n == 0)
+            return -1;
+        *len = n < size ? n : size;
+        *off = size - *len;
+    } else {
+        if (!isdigit((unsigned char)*p))
+            return 0;
+        unsigned long long a = strtoull(p, &end, 10), b = UINT64_MAX;
+        if (*end != '-')
+            return 0;
+        if (end[1] != '\0') {
+            if (!isdigit((unsigned char)end[1]))
+                return 0;
+            b = strtoull(end + 1, &end, 10);
+            if (*end != '\0' || b < a)
+                return 0;
+        }
+        if (a >= size)
+            return -1;
+        *off = a;
+        *len = (b >= size ? size - 1 : b) - a + 1;
+    }
+    return *off == 0 && *len == size ? 0 : 1;
+}
+
 int api_proxy_get(const api_ctx *ctx, const api_request *req, api_result *res, cerr *e)
 {
     const char *path = json_string_value(json_object_get(req->args, "path"));
     sbuf norm = SBUF_INIT;
     artifacts_reader *r = NULL;
-    uint64_t size = 0;
+    uint64_t size = 0, off = 0, len = 0;
     int rc = path_normalize_rel(path ? path : "", &norm, e);
     if (rc == 0)
         rc = artifacts_reader_open(ctx->artifacts, sbuf_str(&norm), 0, UINT64_MAX, &r, &size, e);
+    int part = rc == 0 ? api_range(req->headers.range, size, &off, &len) : 0;
+    if (part < 0) {
+        /* Nothing to send: 416 with the size, as RFC 9110 asks. */
+        artifacts_reader_close(r);
+        sbuf_free(&norm);
+        res->status = 416;
+        res->total = size;
+        res->content_type = "text/plain; charset=utf-8";
+        sbuf_puts(&res->text, "Range Not Satisfiable");
+        return 0;
+    }
+    if (part > 0) {
+        artifacts_reader_close(r);
+        r = NULL;
+        rc = artifacts_reader_open(ctx->artifacts, sbuf_str(&norm), off, len, &r, &size, e);
+        res->status = 206;
+        res->offset = off;
+        res->total = size;
+        size = len;
+    }
     if (rc == 0) {
         res->download = calloc(1, sizeof *res->download);
         if (res->download == NULL)

@@ -27,6 +27,7 @@ typedef struct http_out {
     api_download *download; /* or an artifact's bytes: */
     uint64_t size;          /*   how many */
     char *filename;         /*   the name it is saved under */
+    uint64_t offset, total; /*   206: where they start, of how many */
     http_waker *waker;  /* parks the connection while the stream waits */
 } http_out;
 

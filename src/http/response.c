@@ -53,7 +53,7 @@ json_t *http_json_string(const char *s)
 }
 
 static enum MHD_Result http_queue(struct MHD_Connection *c, unsigned status, char *body,
-                                  size_t len, const char *type)
+                                  size_t len, const char *type, uint64_t total)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -62,6 +62,11 @@ static enum MHD_Result http_queue(struct MHD_Connection *c, unsigned status, cha
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (status == MHD_HTTP_RANGE_NOT_SATISFIABLE) {
+        char cr[48];
+        snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)total);
+        MHD_add_response_header(resp, "Content-Range", cr);
+    }
     enum MHD_Result rc = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -107,13 +112,14 @@ void http_out_result(http_out *o, api_result *res)
         res->stream = NULL;
     } else if (res->download) {
         *o = (http_out){.status = status, .download = res->download, .size = res->size,
-                        .filename = res->filename};
+                        .filename = res->filename, .offset = res->offset, .total = res->total};
         res->download = NULL;
         res->filename = NULL;
     } else {
         size_t len = res->text.len;
         char *body = sbuf_detach(&res->text);
-        *o = (http_out){.status = status, .body = body, .len = len, .type = type};
+        *o = (http_out){.status = status, .body = body, .len = len, .type = type,
+                        .total = res->total};
     }
     api_result_free(res);
 }
@@ -201,7 +207,7 @@ enum MHD_Result http_out_send(struct MHD_Connection *c, http_out *o)
     o->body = NULL;
     if (body == NULL) /* out of memory while encoding */
         return MHD_NO;
-    return http_queue(c, o->status, body, o->len, o->type);
+    return http_queue(c, o->status, body, o->len, o->type, o->total);
 }
 
 enum MHD_Result http_send_json(struct MHD_Connection *c, unsigned status, json_t *obj)
@@ -308,7 +314,8 @@ static enum MHD_Result http_out_download(struct MHD_Connection *c, http_out *o)
     if (fd >= 0) {
         /* A local file: the kernel sends it. MHD closes its own copy. */
         int dfd = dup(fd);
-        if (dfd >= 0 && (resp = MHD_create_response_from_fd64(o->size, dfd)) == NULL)
+        if (dfd >= 0 &&
+            (resp = MHD_create_response_from_fd_at_offset64(o->size, dfd, o->offset)) == NULL)
             close(dfd);
         api_download_free(o->download);
     } else {
@@ -332,6 +339,13 @@ static enum MHD_Result http_out_download(struct MHD_Connection *c, http_out *o)
     }
     http_download_headers(resp, name);
     free(name);
+    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+    if (o->status == MHD_HTTP_PARTIAL_CONTENT) {
+        char cr[96];
+        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)o->offset,
+                 (unsigned long long)(o->offset + o->size - 1), (unsigned long long)o->total);
+        MHD_add_response_header(resp, "Content-Range", cr);
+    }
     enum MHD_Result rc = MHD_queue_response(c, o->status, resp);
     MHD_destroy_response(resp);
     return rc;

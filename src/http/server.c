@@ -73,9 +73,10 @@ static const char *http_tmpdir(void)
  * is asking. */
 static api_request http_request(struct MHD_Connection *c, http_req *r, json_t *args)
 {
-    api_request req = {args, (size_t)r->body_len, NULL, 0, {NULL}};
+    api_request req = {args, (size_t)r->body_len, NULL, 0, {NULL}, {NULL}};
     req.caller.authorization =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    req.headers.range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
     if (r->param)
         json_object_set_new(req.args, r->route->param, http_json_string(r->param));
     return req;

@@ -432,3 +432,27 @@ def test_large_file_streams_with_bounded_memory(server_factory):
     if S3_BASE:  # the proxy to S3 holds at most two parts and a read buffer
         assert hwm_after < 100 * 1024, f"server peak RSS {hwm_after >> 10} MB with S3"
     assert delete(srv.url, path.split("/")[0]).status_code == 200
+
+
+def test_ranged_download(server):
+    # Flask's send_file (MLflow's download) answers a single byte range with
+    # 206 and Content-Range; a resumed download relies on it.
+    data = bytes(range(256)) * 40 + b"end"
+    path = f"{unique('range')}/r.bin"
+    assert put(server.url, path, data).status_code == 200
+    url = art_url(server.url, path)
+    for rng, lo, hi in [("bytes=0-9", 0, 9), ("bytes=100-", 100, len(data) - 1),
+                        ("bytes=-3", len(data) - 3, len(data) - 1),
+                        ("bytes=5000-999999", 5000, len(data) - 1)]:
+        r = requests.get(url, headers={"Range": rng}, timeout=60)
+        assert r.status_code == 206, (rng, r.status_code)
+        assert r.content == data[lo:hi + 1], rng
+        assert r.headers["Content-Range"] == f"bytes {lo}-{hi}/{len(data)}"
+    r = requests.get(url, headers={"Range": "bytes=99999-"}, timeout=60)
+    assert r.status_code == 416
+    assert r.headers["Content-Range"] == f"bytes */{len(data)}"
+    # The whole object, asked for or not understood, is a plain 200.
+    for rng in ["bytes=0-", "bytes=1-2,4-5", "items=0-1"]:
+        r = requests.get(url, headers={"Range": rng}, timeout=60)
+        assert r.status_code == 200 and r.content == data, rng
+    assert requests.get(url, timeout=60).headers["Accept-Ranges"] == "bytes"
