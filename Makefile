@@ -115,7 +115,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS)
 	@echo "  TEST  $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -Isrc -o $@ $< $(LIBOBJS) $(LIBS) -lcmocka
 
-benches: $(BUILD)/bench/store_bench $(BUILD)/bench/cairn_load $(BUILD)/bench/sqlite_bare
+benches: $(BUILD)/bench/store_bench $(BUILD)/bench/cairn_load $(BUILD)/bench/sqlite_bare $(BUILD)/bench/s3_bench
 
 # The load generator stands alone: it speaks HTTP, not the store.
 $(BUILD)/bench/cairn_load: bench/load.c bench/load_http.c bench/load.h
