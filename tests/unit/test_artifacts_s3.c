@@ -589,6 +589,64 @@ static void test_abort_leaves_nothing(void **state)
     artifacts_store_free(s);
 }
 
+/* Several uploads and downloads at once on one store: the handle pool and
+ * the per-transfer threads must not mix them up. */
+#define PAR_N 4
+
+typedef struct {
+    artifacts_store *s;
+    int i;
+    int rc;
+    char msg[CERR_MSG_MAX];
+} par_job;
+
+static void *par_main(void *arg)
+{
+    par_job *j = arg;
+    size_t n = 9 * MIB + (size_t)j->i * 1000;
+    unsigned char *data = malloc(n), want[32], have[32];
+    fill_bytes(data, n, 100 + (uint32_t)j->i);
+    sha256(data, n, want);
+    char rel[32];
+    snprintf(rel, sizeof rel, "p%d.bin", j->i);
+    cerr e = {0};
+    j->rc = put_async(j->s, rel, data, n, 1 * MIB + 3, &e);
+    unsigned char *got = NULL;
+    size_t gn = 0;
+    uint64_t size;
+    if (j->rc == 0)
+        j->rc = get(j->s, rel, 0, UINT64_MAX, &got, &gn, &size, &e);
+    if (j->rc == 0) {
+        sha256(got, gn, have);
+        if (gn != n || memcmp(want, have, 32) != 0) {
+            j->rc = -1;
+            snprintf(e.msg, sizeof e.msg, "%s came back different (%zu bytes)", rel, gn);
+        }
+    }
+    snprintf(j->msg, sizeof j->msg, "%s", e.msg);
+    free(got);
+    free(data);
+    return NULL;
+}
+
+static void test_parallel_transfers(void **state)
+{
+    (void)state;
+    artifacts_store *s = open_store("parallel");
+    pthread_t th[PAR_N];
+    par_job jobs[PAR_N];
+    for (int i = 0; i < PAR_N; i++) {
+        jobs[i] = (par_job){.s = s, .i = i};
+        assert_int_equal(pthread_create(&th[i], NULL, par_main, &jobs[i]), 0);
+    }
+    for (int i = 0; i < PAR_N; i++) {
+        pthread_join(th[i], NULL);
+        if (jobs[i].rc != 0)
+            fail_msg("transfer %d: %s", i, jobs[i].msg);
+    }
+    artifacts_store_free(s);
+}
+
 /* ---- Swift stopped in the middle of an upload ---- */
 
 static pid_t proxy_pid(const char *dir)
@@ -675,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_keys_needing_encoding),
         cmocka_unit_test(test_check_errors),
         cmocka_unit_test(test_abort_leaves_nothing),
+        cmocka_unit_test(test_parallel_transfers),
         cmocka_unit_test(test_server_stopped_mid_upload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
