@@ -7,7 +7,7 @@
 # which `cairn run` puts on a job's PYTHONPATH).
 #
 # Three groups of objects: the server (src/ minus src/client and the client
-# commands of src/cli; linked into the unit tests, needs no libcurl), libcairn
+# commands of src/cli; linked into the unit tests; libcurl only for S3), libcairn
 # (src/client, compiled -fPIC with hidden visibility; needs libcurl and
 # jansson only) and the command line (src/cli/main.c and the client command
 # files, linked with both).
@@ -15,7 +15,8 @@
 CC      ?= cc
 # yaml-0.1: MLproject files and backend configs (src/jobs), mlruns import (src/cli).
 # libarchive: project archives (src/jobs/archive*.c), unpacked by the job service, packed by `cairn submit`.
-PKGS    := libmicrohttpd jansson sqlite3 libpq libcrypto yaml-0.1 libarchive
+# libcurl, libxml-2.0: the S3 artifact store (src/artifacts/s3*.c): requests signed with SigV4, XML answers.
+PKGS    := libmicrohttpd jansson sqlite3 libpq libcrypto yaml-0.1 libarchive libcurl libxml-2.0
 BUILD   ?= build
 OPT     ?= -O2
 
@@ -114,7 +115,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS)
 	@echo "  TEST  $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -Isrc -o $@ $< $(LIBOBJS) $(LIBS) -lcmocka
 
-benches: $(BUILD)/bench/store_bench $(BUILD)/bench/cairn_load $(BUILD)/bench/sqlite_bare
+benches: $(BUILD)/bench/store_bench $(BUILD)/bench/cairn_load $(BUILD)/bench/sqlite_bare $(BUILD)/bench/s3_bench
 
 # The load generator stands alone: it speaks HTTP, not the store.
 $(BUILD)/bench/cairn_load: bench/load.c bench/load_http.c bench/load.h

@@ -7,14 +7,16 @@ set -euo pipefail
 
 mode=${1:-run}
 pkgs=(gcc make pkg-config libc6-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
-      libpq-dev libcurl4-openssl-dev libyaml-dev libarchive-dev)
+      libpq-dev libcurl4-openssl-dev libyaml-dev libarchive-dev libxml2-dev)
 if [ "$mode" = test ]; then
     # postgresql: the server (and psql) the API tests start with scripts/pg.sh.
     # slurmctld slurmd slurm-client munge: the single-node cluster scripts/slurm.sh
     # starts for tests/e2e. python3-sklearn (with numpy): examples/wine-quality, run by
-    # tests/e2e/test_run.py.
+    # tests/e2e/test_run.py. swift swift-proxy swift-account swift-container swift-object:
+    # the S3 server (s3api) scripts/swift.sh starts for the S3 artifact store's tests.
     pkgs+=(libcmocka-dev python3 python3-requests python3-pytest python3-pip python3-setuptools sqlite3 curl
-           postgresql g++ gfortran slurmctld slurmd slurm-client munge python3-sklearn)
+           postgresql g++ gfortran slurmctld slurmd slurm-client munge python3-sklearn
+           swift swift-proxy swift-account swift-container swift-object)
 fi
 
 missing=()

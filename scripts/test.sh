@@ -7,7 +7,9 @@
 # the Python binding over build/libcairn.so, the offline spool, mlruns import,
 # large artifacts), and the end-to-end suites (tests/e2e) against a throw-away
 # single-node Slurm cluster (scripts/slurm.sh) with the release build; they
-# run in the background while the ASan build is made and tested.
+# run in the background while the ASan build is made and tested. The S3
+# artifact store's unit test runs against a throw-away Swift
+# (scripts/swift.sh).
 # Ends with one line "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,10 +19,12 @@ PY=/usr/bin/python3   # Debian's python sees python3-requests and python3-pytest
 results=$(mktemp -d)
 pgdir=""
 slurmdir=""
+swiftdir=""
 e2e_pid=""
 cleanup() {
     if [ -n "$e2e_pid" ]; then kill "$e2e_pid" 2>/dev/null; wait "$e2e_pid" 2>/dev/null; fi
     [ -n "$slurmdir" ] && bash scripts/slurm.sh stop "$slurmdir"
+    [ -n "$swiftdir" ] && bash scripts/swift.sh stop "$swiftdir"
     [ -n "$pgdir" ] && bash scripts/pg.sh stop "$pgdir"
     rm -rf "$results"
 }
@@ -43,8 +47,10 @@ run_units() {
     local dir=$1
     for t in "$dir"/tests/test_*; do
         [ -x "$t" ] || continue
-        local out="$results/$(basename "$t").tap"
-        CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$out" 2>&1
+        local out="$results/$(basename "$t").tap" env_extra=()
+        # Only the S3 store's test sees the Swift's endpoint and credentials.
+        case "$(basename "$t")" in test_artifacts_s3) env_extra=("${s3_env[@]+"${s3_env[@]}"}") ;; esac
+        env "${env_extra[@]+"${env_extra[@]}"}" CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$out" 2>&1
         local rc=$?
         local ok nok
         ok=$(grep -c '^ok ' "$out")
@@ -108,6 +114,26 @@ if [ -d tests/api ]; then
     else
         cat "$results/pg.log"
         echo "api postgres: the PostgreSQL server did not start"
+        failed=$((failed + 1))
+    fi
+fi
+
+# A throw-away Swift with the S3 API for tests/unit/test_artifacts_s3; only
+# that test sees its endpoint and credentials. It cannot start: one failure,
+# with the reason (the test then skips).
+s3_env=()
+if [ -f tests/unit/test_artifacts_s3.c ]; then
+    if swiftenv=$(bash scripts/swift.sh start 2>"$results/swift.log"); then
+        eval "$swiftenv"
+        swiftdir=$CAIRN_SWIFT_DIR
+        s3_env=(CAIRN_SWIFT_DIR="$CAIRN_SWIFT_DIR" MLFLOW_S3_ENDPOINT_URL="$MLFLOW_S3_ENDPOINT_URL"
+                AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
+                AWS_DEFAULT_REGION="$AWS_DEFAULT_REGION")
+        unset CAIRN_SWIFT_DIR MLFLOW_S3_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
+        echo "swift: S3 up ($swiftdir)"
+    else
+        tail -40 "$results/swift.log"
+        echo "unit s3: the Swift S3 server did not start"
         failed=$((failed + 1))
     fi
 fi

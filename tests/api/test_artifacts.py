@@ -267,6 +267,8 @@ def _hostile_reads(t):
 
 def test_hostile_reads_refused(server, trap):
     for raw, status in _hostile_reads(trap):
+        if S3_BASE and "link-" in raw:
+            continue  # no links were made: an ordinary missing name
         code, headers, body = raw_request(server.url, "GET", raw)
         assert trap["secret"] not in body, f"secret leaked via {raw}"
         assert b"root:" not in body, f"/etc/passwd leaked via {raw}"

@@ -1,0 +1,436 @@
+/* s3_write.c - the S3 writer: a streamed multipart upload in constant memory.
+ *
+ * The caller fills a part-sized buffer; a full buffer is handed to the
+ * writer's thread, which uploads it as the next part (UploadPart) while the
+ * caller fills the second buffer. With both buffers in flight a write takes
+ * nothing and the notify function is called when one frees, so an HTTP
+ * thread never waits on S3. Memory is two parts per upload, whatever the
+ * object's size.
+ *
+ * Atomicity is S3's: parts are invisible until CompleteMultipartUpload, and
+ * every failure or abort ends with AbortMultipartUpload, so no partial
+ * object is ever visible. An object that never fills one part is sent at
+ * commit as one PutObject (no multipart upload at all). */
+#include "s3.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/path.h"
+
+#define S3_WBUFS 2
+
+typedef struct s3_writer {
+    artifacts_writer base;
+    s3_store *s;
+    char *key;
+    size_t part_size;
+    char *buf[S3_WBUFS];
+    size_t len[S3_WBUFS];
+    bool busy[S3_WBUFS]; /* handed to the thread */
+    int fill;            /* the buffer the caller fills, -1 when none */
+    int queue[S3_WBUFS]; /* handed buffers, oldest first */
+    int qhead, qlen;
+    int handed;          /* parts handed so far */
+    pthread_mutex_t mu;
+    pthread_cond_t work;  /* the thread waits for a part (or the end) */
+    pthread_cond_t space; /* writer_wait waits for a free buffer */
+    pthread_t th;
+    bool started;
+    bool closing;             /* no part will be handed any more */
+    atomic_bool stopping;     /* abort: give up the transfer in flight */
+    bool failed;
+    cerr err;
+    /* The thread's until it is joined: */
+    sbuf upload_id;
+    sbuf parts; /* <Part> elements for CompleteMultipartUpload */
+    artifacts_notify_fn fn;
+    void *arg;
+    bool want; /* a write took 0 bytes: notify when a buffer frees */
+} s3_writer;
+
+typedef struct {
+    const char *p;
+    size_t left;
+} s3_body;
+
+static size_t s3_body_read(char *buf, size_t size, size_t n, void *arg)
+{
+    s3_body *b = arg;
+    size_t k = size * n < b->left ? size * n : b->left;
+    memcpy(buf, b->p, k);
+    b->p += k;
+    b->left -= k;
+    return k;
+}
+
+static int s3_writer_stop(void *arg)
+{
+    return atomic_load(&((s3_writer *)arg)->stopping);
+}
+
+static int s3_initiate(s3_writer *w, CURL *h, cerr *e)
+{
+    s3_call c = {.method = "POST", .key = w->key, .query = "uploads=",
+                 .content_type = "application/octet-stream", .stop = s3_writer_stop,
+                 .stop_arg = w};
+    s3_resp r;
+    int rc = s3_perform(w->s, h, &c, &r, e);
+    if (rc == 0 && r.status != 200)
+        rc = s3_fail(w->s, "POST", w->key, &r, e);
+    if (rc == 0 && s3_xml_upload_id(r.body.data, r.body.len, &w->upload_id) < 0) {
+        sbuf where = SBUF_INIT;
+        s3_display(w->s, w->key, &where);
+        rc = cerr_set(e, CERR_INTERNAL_ERROR,
+                      "S3 POST %s failed: no UploadId in the answer to CreateMultipartUpload",
+                      where.data);
+        sbuf_free(&where);
+    }
+    s3_resp_free(&r);
+    return rc;
+}
+
+static int s3_upload_part(s3_writer *w, CURL *h, int number, const char *data, size_t len,
+                          cerr *e)
+{
+    sbuf q = SBUF_INIT;
+    sbuf_printf(&q, "partNumber=%d&uploadId=", number);
+    s3_encode(&q, w->upload_id.data, false);
+    s3_body body = {data, len};
+    s3_call c = {.method = "PUT", .key = w->key, .query = q.data, .read = s3_body_read,
+                 .read_arg = &body, .read_len = len, .stop = s3_writer_stop, .stop_arg = w};
+    s3_resp r;
+    int rc = s3_perform(w->s, h, &c, &r, e);
+    if (rc == 0 && r.status != 200)
+        rc = s3_fail(w->s, "PUT", w->key, &r, e);
+    if (rc == 0 && r.etag.len == 0) {
+        sbuf where = SBUF_INIT;
+        s3_display(w->s, w->key, &where);
+        rc = cerr_set(e, CERR_INTERNAL_ERROR, "S3 PUT %s failed: no ETag for part %d",
+                      where.data, number);
+        sbuf_free(&where);
+    }
+    if (rc == 0) {
+        sbuf_printf(&w->parts, "<Part><PartNumber>%d</PartNumber><ETag>", number);
+        s3_xml_escape(&w->parts, r.etag.data);
+        sbuf_puts(&w->parts, "</ETag></Part>");
+    }
+    s3_resp_free(&r);
+    sbuf_free(&q);
+    return rc;
+}
+
+/* The upload thread: one part at a time, in order. */
+static void *s3_writer_main(void *arg)
+{
+    s3_writer *w = arg;
+    CURL *h = s3_handle_get(w->s);
+    bool h_ok = true;
+    int number = 0;
+    cerr e;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->qlen == 0 && !w->closing && !atomic_load(&w->stopping))
+            pthread_cond_wait(&w->work, &w->mu);
+        if (atomic_load(&w->stopping) || w->qlen == 0)
+            break;
+        int i = w->queue[w->qhead];
+        pthread_mutex_unlock(&w->mu);
+        /* buf[i] is ours alone while busy: no lock for the transfer. */
+        int rc = 0;
+        if (w->upload_id.len == 0)
+            rc = s3_initiate(w, h, &e);
+        if (rc == 0)
+            rc = s3_upload_part(w, h, ++number, w->buf[i], w->len[i], &e);
+        pthread_mutex_lock(&w->mu);
+        w->qhead = (w->qhead + 1) % S3_WBUFS;
+        w->qlen--;
+        w->busy[i] = false;
+        w->len[i] = 0;
+        if (rc < 0) {
+            h_ok = false;
+            if (!w->failed) {
+                w->failed = true;
+                w->err = e;
+            }
+        }
+        artifacts_notify_fn fn = w->want ? w->fn : NULL;
+        void *fn_arg = w->arg;
+        w->want = false;
+        pthread_cond_broadcast(&w->space);
+        if (fn) {
+            pthread_mutex_unlock(&w->mu);
+            fn(fn_arg);
+            pthread_mutex_lock(&w->mu);
+        }
+        if (rc < 0)
+            break;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (h_ok)
+        s3_handle_put(w->s, h);
+    else
+        curl_easy_cleanup(h);
+    return NULL;
+}
+
+/* A free buffer for the caller to fill (allocated on first use), or -1. */
+static int s3_free_buf(s3_writer *w)
+{
+    for (int i = 0; i < S3_WBUFS; i++) {
+        if (w->busy[i])
+            continue;
+        if (w->buf[i] == NULL && (w->buf[i] = malloc(w->part_size)) == NULL)
+            abort();
+        w->len[i] = 0;
+        return i;
+    }
+    return -1;
+}
+
+/* Hands buffer i to the thread, starting it on the first part. Locked. */
+static int s3_hand(s3_writer *w, int i, cerr *e)
+{
+    if (w->handed >= S3_MAX_PARTS) {
+        w->failed = true;
+        cerr_set(&w->err, CERR_INVALID_PARAMETER_VALUE,
+                 "Artifact too large for S3: more than %d parts of %zu MiB", S3_MAX_PARTS,
+                 w->part_size >> 20);
+        if (e)
+            *e = w->err;
+        return -1;
+    }
+    if (!w->started) {
+        if (pthread_create(&w->th, NULL, s3_writer_main, w) != 0) {
+            w->failed = true;
+            cerr_set(&w->err, CERR_INTERNAL_ERROR, "Cannot start the S3 upload thread");
+            if (e)
+                *e = w->err;
+            return -1;
+        }
+        w->started = true;
+    }
+    w->handed++;
+    w->busy[i] = true;
+    w->queue[(w->qhead + w->qlen) % S3_WBUFS] = i;
+    w->qlen++;
+    pthread_cond_signal(&w->work);
+    return 0;
+}
+
+int s3_writer_open(artifacts_store *st, const char *rel, artifacts_writer **out, cerr *e)
+{
+    s3_store *s = (s3_store *)st;
+    *out = NULL;
+    sbuf norm = SBUF_INIT, key = SBUF_INIT;
+    size_t n = rel ? strlen(rel) : 0;
+    int rc = path_normalize_rel(rel, &norm, e);
+    if (rc == 0 && (norm.len == 0 || rel[n - 1] == '/'))
+        rc = cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Invalid path");
+    if (rc < 0) {
+        sbuf_free(&norm);
+        return -1;
+    }
+    s3_key(s, norm.data, &key);
+    sbuf_free(&norm);
+    s3_writer *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        abort();
+    w->base.ops = s->base.ops;
+    w->s = s;
+    w->key = sbuf_detach(&key);
+    w->part_size = s->part_size;
+    w->fill = -1;
+    atomic_init(&w->stopping, false);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->work, NULL);
+    pthread_cond_init(&w->space, NULL);
+    *out = &w->base;
+    return 0;
+}
+
+ssize_t s3_write(artifacts_writer *aw, const void *data, size_t n, cerr *e)
+{
+    s3_writer *w = (s3_writer *)aw;
+    if (n == 0)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    if (w->failed) {
+        if (e)
+            *e = w->err;
+        pthread_mutex_unlock(&w->mu);
+        return -1;
+    }
+    if (w->fill < 0)
+        w->fill = s3_free_buf(w);
+    if (w->fill < 0) {
+        w->want = true;
+        pthread_mutex_unlock(&w->mu);
+        return 0;
+    }
+    int i = w->fill;
+    size_t k = w->part_size - w->len[i];
+    if (k > n)
+        k = n;
+    pthread_mutex_unlock(&w->mu);
+    /* buf[i] is the caller's alone while it is w->fill. */
+    memcpy(w->buf[i] + w->len[i], data, k);
+    pthread_mutex_lock(&w->mu);
+    w->len[i] += k;
+    ssize_t rc = (ssize_t)k;
+    if (w->len[i] == w->part_size) {
+        w->fill = -1;
+        if (s3_hand(w, i, e) < 0)
+            rc = -1;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+void s3_writer_wait(artifacts_writer *aw)
+{
+    s3_writer *w = (s3_writer *)aw;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        bool free_buf = w->fill >= 0;
+        for (int i = 0; i < S3_WBUFS; i++)
+            free_buf = free_buf || !w->busy[i];
+        if (w->failed || free_buf)
+            break;
+        pthread_cond_wait(&w->space, &w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+void s3_writer_notify(artifacts_writer *aw, artifacts_notify_fn fn, void *arg)
+{
+    s3_writer *w = (s3_writer *)aw;
+    pthread_mutex_lock(&w->mu);
+    w->fn = fn;
+    w->arg = arg;
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void s3_writer_free(s3_writer *w)
+{
+    for (int i = 0; i < S3_WBUFS; i++)
+        free(w->buf[i]);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->work);
+    pthread_cond_destroy(&w->space);
+    sbuf_free(&w->upload_id);
+    sbuf_free(&w->parts);
+    free(w->key);
+    free(w);
+}
+
+/* Ends the thread: closing lets it finish the handed parts, stop gives up. */
+static void s3_writer_join(s3_writer *w, bool stop)
+{
+    pthread_mutex_lock(&w->mu);
+    w->closing = true;
+    if (stop)
+        atomic_store(&w->stopping, true);
+    pthread_cond_signal(&w->work);
+    pthread_mutex_unlock(&w->mu);
+    if (w->started)
+        pthread_join(w->th, NULL);
+    w->started = false;
+}
+
+/* Best effort: S3 forgets the parts. A failure here leaves an incomplete
+ * upload that a bucket lifecycle rule removes; it is never visible. */
+static void s3_abort_upload(s3_writer *w)
+{
+    if (w->upload_id.len == 0)
+        return;
+    sbuf q = SBUF_INIT;
+    sbuf_puts(&q, "uploadId=");
+    s3_encode(&q, w->upload_id.data, false);
+    s3_call c = {.method = "DELETE", .key = w->key, .query = q.data};
+    s3_resp r;
+    s3_request(w->s, &c, &r, NULL);
+    s3_resp_free(&r);
+    sbuf_free(&q);
+}
+
+static int s3_complete(s3_writer *w, cerr *e)
+{
+    sbuf q = SBUF_INIT, body = SBUF_INIT, code = SBUF_INIT, msg = SBUF_INIT;
+    sbuf_puts(&q, "uploadId=");
+    s3_encode(&q, w->upload_id.data, false);
+    sbuf_printf(&body, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                       "%s</CompleteMultipartUpload>", sbuf_str(&w->parts));
+    s3_call c = {.method = "POST", .key = w->key, .query = q.data, .body = body.data,
+                 .body_len = body.len, .has_body = true, .content_type = "application/xml"};
+    s3_resp r;
+    int rc = s3_request(w->s, &c, &r, e);
+    /* S3 may answer 200 and then report the failure in the body. */
+    if (rc == 0 && (r.status != 200 || s3_xml_error(r.body.data, r.body.len, &code, &msg))) {
+        if (r.status == 200)
+            r.status = 500; /* for the message: it failed whatever the status */
+        rc = s3_fail(w->s, "POST", w->key, &r, e);
+    }
+    s3_resp_free(&r);
+    sbuf_free(&q);
+    sbuf_free(&body);
+    sbuf_free(&code);
+    sbuf_free(&msg);
+    return rc;
+}
+
+static int s3_put_object(s3_writer *w, cerr *e)
+{
+    int i = w->fill;
+    s3_call c = {.method = "PUT", .key = w->key, .body = i >= 0 ? w->buf[i] : "",
+                 .body_len = i >= 0 ? w->len[i] : 0, .has_body = true};
+    s3_resp r;
+    int rc = s3_request(w->s, &c, &r, e);
+    if (rc == 0 && r.status != 200)
+        rc = s3_fail(w->s, "PUT", w->key, &r, e);
+    s3_resp_free(&r);
+    return rc;
+}
+
+int s3_commit(artifacts_writer *aw, cerr *e)
+{
+    s3_writer *w = (s3_writer *)aw;
+    int rc = 0;
+    pthread_mutex_lock(&w->mu);
+    bool multipart = w->started;
+    if (w->failed)
+        rc = -1;
+    else if (multipart && w->fill >= 0 && w->len[w->fill] > 0) {
+        int i = w->fill;
+        w->fill = -1;
+        rc = s3_hand(w, i, e);
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (!multipart) {
+        if (rc == 0)
+            rc = s3_put_object(w, e);
+    } else {
+        s3_writer_join(w, rc < 0);
+        if (w->failed)
+            rc = -1;
+        if (rc == 0)
+            rc = s3_complete(w, e);
+        if (rc < 0)
+            s3_abort_upload(w);
+    }
+    if (rc < 0 && w->failed && e)
+        *e = w->err;
+    s3_writer_free(w);
+    return rc;
+}
+
+void s3_abort(artifacts_writer *aw)
+{
+    s3_writer *w = (s3_writer *)aw;
+    if (w == NULL)
+        return;
+    s3_writer_join(w, true);
+    s3_abort_upload(w);
+    s3_writer_free(w);
+}
