@@ -118,9 +118,9 @@ if [ -d tests/api ]; then
     fi
 fi
 
-# A throw-away Swift with the S3 API for tests/unit/test_artifacts_s3; only
-# that test sees its endpoint and credentials. It cannot start: one failure,
-# with the reason (the test then skips).
+# A throw-away Swift with the S3 API for tests/unit/test_artifacts_s3 and the
+# API suite's S3 run; only those see its endpoint and credentials. It cannot
+# start: one failure, with the reason (the S3 run is then not made).
 s3_env=()
 if [ -f tests/unit/test_artifacts_s3.c ]; then
     if swiftenv=$(bash scripts/swift.sh start 2>"$results/swift.log"); then
@@ -180,6 +180,13 @@ run_api_pg() {
     run_api "$1" "$2" env CAIRN_TEST_PG="$pg_uri" CAIRN_TEST_PG_SOCKET="$pg_sock" CAIRN_SKIP_BIG=1
 }
 
+# The same suite with every server's artifacts on the Swift's S3 (release
+# build only), the 2 GiB transfer included: through the proxy to S3 and back.
+run_api_s3() {
+    [ ${#s3_env[@]} -gt 0 ] || return 0
+    run_api "$1" "$2" env "${s3_env[@]}" CAIRN_TEST_S3=s3://cairn-test
+}
+
 if build; then
     # First, so its waits (four Slurm jobs run into their 1-minute limit)
     # overlap everything else.
@@ -187,6 +194,7 @@ if build; then
     run_units build
     [ -d tests/api ] && run_api "$PWD/build/cairn" release env
     [ -d tests/api ] && run_api_pg "$PWD/build/cairn" release-postgres
+    [ -d tests/api ] && run_api_s3 "$PWD/build/cairn" release-s3
     [ -d tests/client ] && run_client "$PWD/build/cairn" release env
 fi
 if build SAN=1; then
