@@ -3,9 +3,10 @@
  *
  * Two engines on MLflow 2.9.2's schema, SQLite (sqlite*.c) and PostgreSQL
  * (postgres*.c), under one store logic (store_*.c, through db.h); store.c
- * dispatches on the URI scheme. Callers (api/) have already validated names,
- * lengths and formats against MLflow's limits; the store enforces what needs
- * the database: existence, lifecycle state, uniqueness, immutable params.
+ * dispatches on the URI scheme. Callers (api/ and jobs/) have already
+ * validated names, lengths and formats against MLflow's limits with
+ * validate.h; the store enforces what needs the database: existence,
+ * lifecycle state, uniqueness, immutable params.
  *
  * Results are returned as jansson objects in MLflow's REST (protobuf JSON)
  * shape, e.g. an Experiment or a Run, because that is the one representation
