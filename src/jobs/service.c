@@ -198,17 +198,23 @@ static int job_service_check_project(const job_submit_req *r, const char *job_id
 
 /* ---- recording ---- */
 
-static json_t *job_service_row(const job_service *s, const char *job_id, const char *exp_id,
-                               const job_submit_req *r, const backend_config *cfg,
-                               const char *workdir, const char *user)
+/* The job as it is first recorded: PENDING, no run, no backend id yet. */
+static void job_service_row(const job_service *s, const char *job_id, const char *exp_id,
+                            const job_submit_req *r, const backend_config *cfg,
+                            const char *workdir, const char *user, store_job *job)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "job_id", job_id,
-                     "experiment_id", exp_id, "run_name", r->run_name ? r->run_name : "",
-                     "backend", backend_kind_name(cfg->backend), "state",
-                     job_state_name(JOB_PENDING), "run_status", "SCHEDULED", "entry_point",
-                     r->entry_point ? r->entry_point : "main", "user_id", user, "source",
-                     r->source ? r->source : "cairn", "workdir", workdir, "submit_time",
-                     (json_int_t)time_now_ms(), "host", s->host);
+    *job = (store_job)STORE_JOB_INIT;
+    store_job_set_text(&job->job_id, job_id);
+    store_job_set_text(&job->experiment_id, exp_id);
+    store_job_set_text(&job->run_name, r->run_name ? r->run_name : "");
+    job->backend = cfg->backend;
+    job->state = JOB_PENDING;
+    store_job_set_text(&job->entry_point, r->entry_point ? r->entry_point : "main");
+    store_job_set_text(&job->user_id, user);
+    store_job_set_text(&job->source, r->source ? r->source : "cairn");
+    store_job_set_text(&job->workdir, workdir);
+    store_job_set_text(&job->host, s->host);
+    job->submit_time = time_now_ms();
 }
 
 /* MLFLOW_* only, and not the three the job gets from us. */
@@ -253,32 +259,38 @@ static int job_service_launch(job_service *s, const job_submit_req *r, const cha
     lr.nenv = nenv;
     job_launched l = {0};
     int rc = job_launch(&s->tracker, &lr, &l, e);
-    json_t *f;
-    if (rc == 0)
-        f = json_pack("{s:s, s:s, s:s, s:s}", "run_id", l.run_id, "backend_job_id", l.backend_id,
-                      "command", l.command, "entry_point", l.entry_point);
-    else
-        f = json_pack("{s:s, s:s, s:s, s:s, s:I}", "run_id", l.run_id ? l.run_id : "", "state",
-                      job_state_name(JOB_FAILED), "run_status", "FAILED", "reason", e->msg,
-                      "end_time", (json_int_t)time_now_ms());
+    /* The job's record learns what the launch made: its run, and the
+     * backend's id, or why it failed. The strings stay l's. */
+    store_job f = {.job_id = (char *)job_id, .run_id = l.run_id ? l.run_id : ""};
+    unsigned fields = STORE_JOB_RUN_ID;
+    if (rc == 0) {
+        f.backend_job_id = l.backend_id;
+        f.command = l.command;
+        f.entry_point = l.entry_point;
+        fields |= STORE_JOB_BACKEND_JOB_ID | STORE_JOB_COMMAND | STORE_JOB_ENTRY_POINT;
+    } else {
+        f.state = JOB_FAILED;
+        f.reason = e->msg;
+        f.end_time = time_now_ms();
+        fields |= STORE_JOB_STATE | STORE_JOB_REASON | STORE_JOB_END_TIME;
+    }
     cerr e2;
-    if (store_job_update(s->st, job_id, f, &e2) < 0 && rc == 0)
+    if (store_job_update(s->st, &f, fields, &e2) < 0 && rc == 0)
         rc = cerr_set(e, e2.code, "%s", e2.msg);
-    json_decref(f);
     job_launched_free(&l);
     free(uri);
     free(env);
     return rc;
 }
 
-int job_service_submit(job_service *s, const job_submit_req *r, json_t **job, cerr *e)
+int job_service_submit(job_service *s, const job_submit_req *r, store_job *job, cerr *e)
 {
     char job_id[33], userbuf[256];
     char *exp_id = NULL;
     backend_config *cfg = NULL;
     sbuf workdir = SBUF_INIT, project = SBUF_INIT;
     bool recorded = false;
-    *job = NULL;
+    *job = (store_job)STORE_JOB_INIT;
     ids_hex32(job_id);
     sbuf_printf(&workdir, "%s/%s", s->jobs_dir, job_id);
     const char *user = job_service_user(r, userbuf, sizeof userbuf);
@@ -295,9 +307,10 @@ int job_service_submit(job_service *s, const job_submit_req *r, json_t **job, ce
     if (rc == 0 && exp_id == NULL)
         rc = job_service_experiment_create(s, r, &exp_id, e);
     if (rc == 0) {
-        json_t *row = job_service_row(s, job_id, exp_id, r, cfg, sbuf_str(&workdir), user);
-        rc = store_job_create(s->st, row, e);
-        json_decref(row);
+        store_job row;
+        job_service_row(s, job_id, exp_id, r, cfg, sbuf_str(&workdir), user, &row);
+        rc = store_job_create(s->st, &row, e);
+        store_job_free(&row);
         recorded = rc == 0;
     }
     if (rc == 0)
