@@ -47,13 +47,12 @@ static int api_allow_run(const api_ctx *ctx, const api_request *req, const char 
 static int api_allow_job(const api_ctx *ctx, const api_request *req, const char *job_id,
                          api_perm perm, cerr *e)
 {
-    json_t *job = NULL;
+    store_job job = STORE_JOB_INIT;
     cerr ignored;
     if (job_id == NULL || store_job_get(ctx->st, job_id, &job, &ignored) < 0)
         return 0;
-    const char *exp = json_string_value(json_object_get(job, "experiment_id"));
-    int rc = api_allow(ctx, req, exp ? exp : "", perm, e);
-    json_decref(job);
+    int rc = api_allow(ctx, req, job.experiment_id ? job.experiment_id : "", perm, e);
+    store_job_free(&job);
     return rc;
 }
 

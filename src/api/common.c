@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../util/jsonx.h"
-#include "validate.h"
+#include "../store/validate.h"
 
 int api_run_id(const json_t *args, const char **run_id, cerr *e)
 {

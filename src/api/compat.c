@@ -49,7 +49,8 @@ int api_compat_compute_backend_submit(const api_ctx *ctx, const api_request *req
         return -1;
     if (r.config_in_project == NULL || r.config_in_project[0] == '\0')
         r.config_in_project = API_MANTIK_CONFIG;
-    json_t *params = json_array(), *job = NULL;
+    json_t *params = json_array();
+    store_job job = STORE_JOB_INIT;
     const char **pv = NULL;
     int rc = api_jobs_params(req->args, "mlflow_parameters", params, e);
     if (rc == 0) {
@@ -58,14 +59,12 @@ int api_compat_compute_backend_submit(const api_ctx *ctx, const api_request *req
         rc = job_service_submit(ctx->jobs, &r, &job, e);
     }
     if (rc == 0) {
-        const char *exp = json_string_value(json_object_get(job, "experiment_id"));
-        res->json = json_pack("{s:I, s:O, s:O}", "experiment_id",
-                              (json_int_t)strtoll(exp ? exp : "0", NULL, 10), "run_id",
-                              json_object_get(job, "run_id"), "unicore_job_id",
-                              json_object_get(job, "job_id"));
+        res->json = json_pack("{s:I, s:s, s:s}", "experiment_id",
+                              (json_int_t)strtoll(job.experiment_id, NULL, 10), "run_id",
+                              job.run_id, "unicore_job_id", job.job_id);
         res->status = 201;
     }
-    json_decref(job);
+    store_job_free(&job);
     json_decref(params);
     free(pv);
     return rc;
@@ -126,11 +125,13 @@ static int api_task_params(const json_t *cfg, json_t *params, cerr *e)
     return rc;
 }
 
-static json_t *api_task_of(json_t *job)
+/* A task: the Job object with task_id and status added. */
+static json_t *api_task_of(const store_job *job)
 {
-    json_object_set(job, "task_id", json_object_get(job, "job_id"));
-    json_object_set(job, "status", json_object_get(job, "state"));
-    return job;
+    json_t *task = api_job_json(job);
+    json_object_set_new(task, "task_id", json_string(job->job_id));
+    json_object_set_new(task, "status", json_string(job_state_name(job->state)));
+    return task;
 }
 
 int api_compat_new_task(const api_ctx *ctx, const api_request *req, api_result *res, cerr *e)
@@ -159,7 +160,8 @@ int api_compat_new_task(const api_ctx *ctx, const api_request *req, api_result *
     api_task_cluster(cfg, &r);
     if (r.single_file && r.entry_point == NULL)
         r.entry_point = project->filename;
-    json_t *params = json_array(), *job = NULL;
+    json_t *params = json_array();
+    store_job job = STORE_JOB_INIT;
     const char **pv = NULL;
     /* The experiment is named in the task's file, not in a field: the
      * door's check runs here, once it is known. */
@@ -172,12 +174,10 @@ int api_compat_new_task(const api_ctx *ctx, const api_request *req, api_result *
         rc = job_service_submit(ctx->jobs, &r, &job, e);
     }
     if (rc == 0)
-        res->json = json_pack("{s:O, s:O, s:O, s:O, s:O}", "task_id", json_object_get(job, "job_id"),
-                              "job_id", json_object_get(job, "job_id"), "run_id",
-                              json_object_get(job, "run_id"), "experiment_id",
-                              json_object_get(job, "experiment_id"), "status",
-                              json_object_get(job, "state"));
-    json_decref(job);
+        res->json = json_pack("{s:s, s:s, s:s, s:s, s:s}", "task_id", job.job_id, "job_id",
+                              job.job_id, "run_id", job.run_id, "experiment_id",
+                              job.experiment_id, "status", job_state_name(job.state));
+    store_job_free(&job);
     json_decref(params);
     json_decref(cfg);
     free(pv);
@@ -188,36 +188,40 @@ int api_compat_tasks(const api_ctx *ctx, const api_request *req, api_result *res
 {
     (void)req;
     store_job_query q = {NULL, "new_task", false, 0, NULL};
-    json_t *jobs, *job;
+    store_job *jobs;
+    size_t n;
     char *next = NULL;
-    if (api_jobs_service(ctx, e) < 0 || job_service_list(ctx->jobs, &q, &jobs, &next, e) < 0)
+    if (api_jobs_service(ctx, e) < 0 || job_service_list(ctx->jobs, &q, &jobs, &n, &next, e) < 0)
         return -1;
     free(next);
-    size_t i;
-    json_array_foreach(jobs, i, job) api_task_of(job);
+    json_t *tasks = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(tasks, api_task_of(&jobs[i]));
+    store_jobs_free(jobs, n);
     res->json = json_object();
-    json_object_set_new(res->json, "tasks", jobs);
+    json_object_set_new(res->json, "tasks", tasks);
     return 0;
 }
 
 int api_compat_task(const api_ctx *ctx, const api_request *req, api_result *res, cerr *e)
 {
     const char *id;
-    json_t *job;
+    store_job job;
     if (api_job_load(ctx, req, "task_id", &id, &job, e) < 0)
         return -1;
-    res->json = api_task_of(job);
+    res->json = api_task_of(&job);
+    store_job_free(&job);
     return 0;
 }
 
 int api_compat_job_status(const api_ctx *ctx, const api_request *req, api_result *res, cerr *e)
 {
     const char *id;
-    json_t *job;
+    store_job job;
     if (api_job_load(ctx, req, "job_id", &id, &job, e) < 0)
         return -1;
-    res->json = json_pack("{s:s, s:O, s:O}", "job_id", id, "status", json_object_get(job, "state"),
-                          "backend_job_id", json_object_get(job, "backend_job_id"));
-    json_decref(job);
+    res->json = json_pack("{s:s, s:s, s:s}", "job_id", id, "status", job_state_name(job.state),
+                          "backend_job_id", job.backend_job_id);
+    store_job_free(&job);
     return 0;
 }

@@ -6,7 +6,7 @@
 #include "../util/jsonx.h"
 #include "api.h"
 #include "common.h"
-#include "validate.h"
+#include "../store/validate.h"
 
 /* MLflow refuses artifact locations that point back into runs:/. */
 static int experiments_check_location(const char *loc, cerr *e)

@@ -8,7 +8,7 @@
 #include "../util/jsonx.h"
 #include "api.h"
 #include "common.h"
-#include "validate.h"
+#include "../store/validate.h"
 
 /* MLflow 2.11's caps for get-history-bulk-interval. */
 #define MAX_RUNS_GET_METRIC_HISTORY_BULK 100

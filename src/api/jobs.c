@@ -116,10 +116,29 @@ const char **api_str_array(const json_t *arr, size_t *n)
     return v;
 }
 
-int api_jobs_answer(json_t *job, const char *key, api_result *res)
+json_t *api_job_json(const store_job *j)
+{
+#define API_TEXT(s) ((s) ? (s) : "")
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, "
+                     "s:I, s:I, s:I, s:s}",
+                     "job_id", API_TEXT(j->job_id), "experiment_id", API_TEXT(j->experiment_id),
+                     "run_id", API_TEXT(j->run_id), "run_name", API_TEXT(j->run_name), "backend",
+                     backend_kind_name(j->backend), "backend_job_id", API_TEXT(j->backend_job_id),
+                     "state", job_state_name(j->state), "run_status",
+                     job_state_run_status(j->state), "reason", API_TEXT(j->reason), "exit_code",
+                     j->exit_code, "entry_point", API_TEXT(j->entry_point), "command",
+                     API_TEXT(j->command), "user_id", API_TEXT(j->user_id), "source",
+                     API_TEXT(j->source), "submit_time", (json_int_t)j->submit_time,
+                     "start_time", (json_int_t)j->start_time, "end_time",
+                     (json_int_t)j->end_time, "host", API_TEXT(j->host));
+#undef API_TEXT
+}
+
+int api_jobs_answer(store_job *job, const char *key, api_result *res)
 {
     res->json = json_object();
-    json_object_set_new(res->json, key, job);
+    json_object_set_new(res->json, key, api_job_json(job));
+    store_job_free(job);
     return 0;
 }
 
@@ -163,7 +182,7 @@ int api_jobs_submit(const api_ctx *ctx, const api_request *req, api_result *res,
     }
     if (rc == 0)
         rc = jsonx_strings(req->args, "env", &ev, &r.nenv, e);
-    json_t *job = NULL;
+    store_job job = STORE_JOB_INIT;
     if (rc == 0) {
         pv = api_str_array(params, &r.nparams);
         r.params = pv;
@@ -171,7 +190,7 @@ int api_jobs_submit(const api_ctx *ctx, const api_request *req, api_result *res,
         rc = job_service_submit(ctx->jobs, &r, &job, e);
     }
     if (rc == 0)
-        api_jobs_answer(job, "job", res);
+        api_jobs_answer(&job, "job", res);
     free(plist);
     free(pv);
     free(ev);
@@ -181,7 +200,7 @@ int api_jobs_submit(const api_ctx *ctx, const api_request *req, api_result *res,
 }
 
 int api_job_load(const api_ctx *ctx, const api_request *req, const char *field, const char **id,
-                 json_t **job, cerr *e)
+                 store_job *job, cerr *e)
 {
     if (api_jobs_service(ctx, e) < 0 || jsonx_string_required(req->args, field, id, e) < 0)
         return -1;
@@ -191,20 +210,20 @@ int api_job_load(const api_ctx *ctx, const api_request *req, const char *field, 
 int api_jobs_get(const api_ctx *ctx, const api_request *req, api_result *res, cerr *e)
 {
     const char *id;
-    json_t *job;
+    store_job job;
     if (api_job_load(ctx, req, "job_id", &id, &job, e) < 0)
         return -1;
-    return api_jobs_answer(job, "job", res);
+    return api_jobs_answer(&job, "job", res);
 }
 
 int api_jobs_cancel(const api_ctx *ctx, const api_request *req, api_result *res, cerr *e)
 {
     const char *id;
-    json_t *job;
+    store_job job;
     if (api_jobs_service(ctx, e) < 0 || jsonx_string_required(req->args, "job_id", &id, e) < 0 ||
         job_service_cancel(ctx->jobs, id, &job, e) < 0)
         return -1;
-    return api_jobs_answer(job, "job", res);
+    return api_jobs_answer(&job, "job", res);
 }
 
 /* true/false, as MLflow's boolean query arguments. */
@@ -244,12 +263,17 @@ int api_jobs_list(const api_ctx *ctx, const api_request *req, api_result *res, c
                         "between 1 and %d",
                         (long long)max, API_JOBS_LIST_MAX);
     q.max_results = max;
-    json_t *jobs;
+    store_job *jobs;
+    size_t n;
     char *next = NULL;
-    if (job_service_list(ctx->jobs, &q, &jobs, &next, e) < 0)
+    if (job_service_list(ctx->jobs, &q, &jobs, &n, &next, e) < 0)
         return -1;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, api_job_json(&jobs[i]));
+    store_jobs_free(jobs, n);
     res->json = json_object();
-    json_object_set_new(res->json, "jobs", jobs);
+    json_object_set_new(res->json, "jobs", arr);
     if (next)
         json_object_set_new(res->json, "next_page_token", json_string(next));
     free(next);

@@ -23,11 +23,14 @@ int api_file_read(const api_file *f, size_t max, char **text, size_t *len, cerr 
 int api_jobs_params(const json_t *args, const char *field, json_t *params, cerr *e);
 /* Borrowed C strings of a JSON string array (free the array only). */
 const char **api_str_array(const json_t *arr, size_t *n);
-/* The job named by args[field] (required); *id is that argument. */
+/* The job named by args[field] (required); *id is that argument. *job is
+ * filled (store_job_free it). */
 int api_job_load(const api_ctx *ctx, const api_request *req, const char *field, const char **id,
-                 json_t **job, cerr *e);
-/* res = {key: job} (job stolen). */
-int api_jobs_answer(json_t *job, const char *key, api_result *res);
+                 store_job *job, cerr *e);
+/* The Job object of docs/JOBS.md: the one place a job becomes JSON. */
+json_t *api_job_json(const store_job *job);
+/* res = {key: Job}; frees *job. */
+int api_jobs_answer(store_job *job, const char *key, api_result *res);
 /* A boolean argument: true/false (also True/False, 1/0); absent is false. */
 int api_bool_arg(const json_t *args, const char *key, bool *out, cerr *e);
 

@@ -9,7 +9,7 @@
 #include "../util/jsonx.h"
 #include "api.h"
 #include "common.h"
-#include "validate.h"
+#include "../store/validate.h"
 
 /* One Metric message: key, value, timestamp required; step defaults to 0. */
 static int logging_metric(const json_t *obj, store_metric *m, cerr *e)

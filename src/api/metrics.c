@@ -5,7 +5,7 @@
 #include "../util/jsonx.h"
 #include "api.h"
 #include "common.h"
-#include "validate.h"
+#include "../store/validate.h"
 
 int api_history_args(const json_t *args, api_history_req *h, cerr *e)
 {

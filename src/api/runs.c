@@ -7,7 +7,7 @@
 #include "../util/misc.h"
 #include "api.h"
 #include "common.h"
-#include "validate.h"
+#include "../store/validate.h"
 
 int api_runs_create(const api_ctx *ctx, const api_request *req, json_t **out, cerr *e)
 {

@@ -74,20 +74,8 @@ static const field res_fields[] = {
 
 #define NFIELDS(t) (sizeof(t) / sizeof(t)[0])
 
-static const char *const backend_names[] = {"local", "slurm", "unicore", "kubernetes"};
 static const char *const container_names[] = {"none", "apptainer", "singularity", "charliecloud", "podman"};
 
-const char *backend_kind_name(backend_kind k) { return backend_names[k]; }
-
-int backend_kind_parse(const char *name, backend_kind *out)
-{
-    for (size_t i = 0; name && i < NFIELDS(backend_names); i++)
-        if (strcmp(backend_names[i], name) == 0) {
-            *out = (backend_kind)i;
-            return 0;
-        }
-    return -1;
-}
 const char *container_runtime_name(container_runtime r) { return container_names[r]; }
 
 /* ---- unknown fields: the closest known name ---- */
@@ -372,10 +360,13 @@ static int set_field(backend_config *c, char *base, const field *f, const ytree 
     if (scalar(v, path, &s, e) != 0)
         return -1;
     int choice = 0;
+    const char *backend_names[BACKEND_KIND_COUNT];
     cerr ve;
     switch (f->type) {
     case F_BACKEND:
-        if (set_choice(&choice, s, backend_names, NFIELDS(backend_names), path, e) != 0)
+        for (size_t i = 0; i < BACKEND_KIND_COUNT; i++)
+            backend_names[i] = backend_kind_name((backend_kind)i);
+        if (set_choice(&choice, s, backend_names, BACKEND_KIND_COUNT, path, e) != 0)
             return -1;
         c->backend = (backend_kind)choice;
         return 0;
@@ -440,7 +431,7 @@ static int check_across(backend_config *c, const ytree *root, cerr *e)
         return ERR("backend config: Backend unicore needs UnicoreApiUrl");
     if (c->nsbatch_options > 0 && c->backend != BACKEND_SLURM)
         return ERR("backend config: SbatchOptions apply to the slurm backend only, and Backend is %s",
-                   backend_names[c->backend]);
+                   backend_kind_name(c->backend));
     return 0;
 }
 

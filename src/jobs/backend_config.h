@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../store/store_job.h" /* backend_kind, backend_kind_name, backend_kind_parse */
 #include "../util/err.h"
 
 #define BACKEND_UNSET (-1)                        /* an integer field not given */
@@ -26,8 +27,6 @@
 #define BACKEND_COUNT_MAX 1000000                 /* nodes, CPUs, GPUs */
 #define BACKEND_LIST_MAX 256                      /* entries of a list or of Environment */
 #define BACKEND_STRING_MAX 4096                   /* bytes of one string */
-
-typedef enum { BACKEND_LOCAL, BACKEND_SLURM, BACKEND_UNICORE, BACKEND_KUBERNETES } backend_kind;
 
 typedef enum {
     CONTAINER_NONE,
@@ -85,9 +84,6 @@ int backend_config_parse(const char *text, size_t len, backend_config_format fmt
 int backend_config_load(const char *path, backend_config **out, cerr *e);
 void backend_config_free(backend_config *c);
 
-const char *backend_kind_name(backend_kind k);
-/* "local", "slurm", "unicore" or "kubernetes" to its kind; -1 for anything else. */
-int backend_kind_parse(const char *name, backend_kind *out);
 const char *container_runtime_name(container_runtime r);
 
 /* The value forms, for reuse (e.g. command-line flags). The text is one

@@ -1,29 +1,12 @@
-/* job.c - the job states of job.h: their names, Slurm's names read back,
- * and what each means for the tracked run.
+/* job.c - Slurm's state names read back into job states (job.h).
  *
  * Slurm prints more states than a run needs; the transient ones are folded
  * into the state the run is in meanwhile (COMPLETING is still RUNNING: the
- * final state and exit code come after it). */
+ * final state and exit code come after it). The states' own names are
+ * store/store_job.c's one table. */
 #include "job.h"
 
 #include <string.h>
-
-static const char *const state_names[] = {
-    [JOB_PENDING] = "PENDING",
-    [JOB_RUNNING] = "RUNNING",
-    [JOB_COMPLETED] = "COMPLETED",
-    [JOB_FAILED] = "FAILED",
-    [JOB_CANCELLED] = "CANCELLED",
-    [JOB_TIMEOUT] = "TIMEOUT",
-    [JOB_OUT_OF_MEMORY] = "OUT_OF_MEMORY",
-    [JOB_NODE_FAIL] = "NODE_FAIL",
-    [JOB_PREEMPTED] = "PREEMPTED",
-    [JOB_BOOT_FAIL] = "BOOT_FAIL",
-    [JOB_DEADLINE] = "DEADLINE",
-    [JOB_LOST] = "LOST",
-};
-
-#define NSTATES (sizeof state_names / sizeof state_names[0])
 
 /* Slurm's other names (squeue.1, JOB STATE CODES) and the state they are. */
 static const struct {
@@ -39,60 +22,24 @@ static const struct {
     {"REVOKED", JOB_FAILED},
 };
 
-const char *job_state_name(job_state s)
-{
-    if ((unsigned)s >= NSTATES)
-        return "UNKNOWN";
-    return state_names[s];
-}
-
 /* The name's first word: sacct writes "CANCELLED by 0" (the uid that
  * cancelled); a '+' suffix ("CANCELLED+") marks a truncated column. */
-static size_t first_word(const char *name)
-{
-    size_t n = strcspn(name, " \t\n+");
-    return n;
-}
-
 int job_state_parse(const char *name, job_state *out)
 {
     if (name == NULL)
         return -1;
-    size_t n = first_word(name);
-    if (n == 0)
+    size_t n = strcspn(name, " \t\n+");
+    if (n == 0 || n >= 32)
         return -1;
-    for (size_t i = 0; i < NSTATES; i++) {
-        if (strlen(state_names[i]) == n && strncmp(state_names[i], name, n) == 0) {
-            *out = (job_state)i;
-            return 0;
-        }
-    }
-    for (size_t i = 0; i < sizeof slurm_aliases / sizeof slurm_aliases[0]; i++) {
-        if (strlen(slurm_aliases[i].name) == n && strncmp(slurm_aliases[i].name, name, n) == 0) {
+    char word[32];
+    memcpy(word, name, n);
+    word[n] = '\0';
+    if (job_state_from_name(word, out) == 0)
+        return 0;
+    for (size_t i = 0; i < sizeof slurm_aliases / sizeof slurm_aliases[0]; i++)
+        if (strcmp(slurm_aliases[i].name, word) == 0) {
             *out = slurm_aliases[i].state;
             return 0;
         }
-    }
     return -1;
-}
-
-const char *job_state_run_status(job_state s)
-{
-    switch (s) {
-    case JOB_PENDING:
-        return "SCHEDULED";
-    case JOB_RUNNING:
-        return "RUNNING";
-    case JOB_COMPLETED:
-        return "FINISHED";
-    case JOB_CANCELLED:
-        return "KILLED";
-    default:
-        return "FAILED";
-    }
-}
-
-bool job_state_terminal(job_state s)
-{
-    return s != JOB_PENDING && s != JOB_RUNNING;
 }

@@ -1,36 +1,16 @@
-/* job.h - the states of a job and what they mean for its tracked run.
+/* job.h - what a backend reports about a job, and Slurm's state names read
+ * back into the job states.
  *
- * One vocabulary for every backend: Slurm's job state names (squeue's long
- * form, sacct's State column), which the local backend uses as well, plus
- * LOST for a job whose process or record vanished without a final state.
- * A run's MLflow status follows from the state (job_state_run_status):
- *
- *   PENDING                                    SCHEDULED
- *   RUNNING                                    RUNNING
- *   COMPLETED                                  FINISHED
- *   CANCELLED                                  KILLED
- *   FAILED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL,
- *   PREEMPTED, BOOT_FAIL, DEADLINE, LOST       FAILED (the state is the reason)
- */
+ * The states themselves, their names and what each means for the tracked
+ * run are store/store_job.h's (the store keeps them); this adds what only
+ * the backends need: Slurm prints more states than a run needs, and the
+ * transient ones are folded into the state the run is in meanwhile. */
 #ifndef CAIRN_JOB_H
 #define CAIRN_JOB_H
 
 #include <stdbool.h>
 
-typedef enum {
-    JOB_PENDING,
-    JOB_RUNNING,
-    JOB_COMPLETED,
-    JOB_FAILED,
-    JOB_CANCELLED,
-    JOB_TIMEOUT,
-    JOB_OUT_OF_MEMORY,
-    JOB_NODE_FAIL,
-    JOB_PREEMPTED,
-    JOB_BOOT_FAIL,
-    JOB_DEADLINE,
-    JOB_LOST,
-} job_state;
+#include "../store/store_job.h"
 
 /* What a backend reports about one job. */
 #define JOB_REASON_MAX 256
@@ -41,13 +21,9 @@ typedef struct job_status {
                                   * "exit code 3", "Resources"; may be "" */
 } job_status;
 
-const char *job_state_name(job_state s);
 /* Reads a state name as Slurm prints it: "RUNNING", "CANCELLED by 0",
  * "COMPLETING" (RUNNING), "CONFIGURING" (PENDING), "REQUEUED" (PENDING),
  * "SUSPENDED" (RUNNING), ... Unknown names give -1. */
 int job_state_parse(const char *name, job_state *out);
-/* "SCHEDULED", "RUNNING", "FINISHED", "FAILED" or "KILLED". */
-const char *job_state_run_status(job_state s);
-bool job_state_terminal(job_state s);
 
 #endif

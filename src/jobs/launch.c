@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../store/validate.h"
 #include "../util/misc.h"
 #include "../util/sbuf.h"
 #include "launch.h"
@@ -187,6 +188,51 @@ static size_t job_tags(const job_launch_req *req, const mlproject_run *run, cons
     return n;
 }
 
+/* Every tag and parameter the run will get passes MLflow's rules, with
+ * set-tag's and log-param's messages, before the run exists. */
+static int job_check_run(const job_launch_req *req, const mlproject_run *run,
+                         const backend_config *cfg, cerr *e)
+{
+    store_kv tags[LAUNCH_TAGS_MAX];
+    size_t ntags = job_tags(req, run, cfg, tags);
+    for (size_t i = 0; i < ntags; i++)
+        if (validate_tag(tags[i].key, tags[i].value, e) < 0)
+            return -1;
+    for (size_t i = 0; i < run->nparams; i++)
+        if (validate_param(run->params[i].key, run->params[i].value, e) < 0)
+            return -1;
+    return 0;
+}
+
+static int job_launch_cfg(const job_launch_req *req, backend_config **dflt,
+                          const backend_config **cfg, cerr *e)
+{
+    *dflt = NULL;
+    *cfg = req->cfg;
+    if (*cfg != NULL)
+        return 0;
+    if (backend_config_parse("", 0, BACKEND_CONFIG_AUTO, dflt, e) < 0)
+        return -1;
+    *cfg = *dflt;
+    return 0;
+}
+
+int job_launch_check(const job_launch_req *req, cerr *e)
+{
+    backend_config *dflt;
+    const backend_config *cfg;
+    if (job_launch_cfg(req, &dflt, &cfg, e) < 0)
+        return -1;
+    mlproject_run run;
+    int rc = job_resolve(req, &run, e);
+    if (rc == 0) {
+        rc = job_check_run(req, &run, cfg, e);
+        mlproject_run_free(&run);
+    }
+    backend_config_free(dflt);
+    return rc;
+}
+
 static int job_create_run(const job_tracker *t, const job_launch_req *req, const mlproject_run *run,
                           const backend_config *cfg, char **run_id, cerr *e)
 {
@@ -254,17 +300,19 @@ static int job_submit(const job_tracker *t, const job_launch_req *req, const bac
 int job_launch(const job_tracker *t, const job_launch_req *req, job_launched *out, cerr *e)
 {
     memset(out, 0, sizeof *out);
-    backend_config *dflt = NULL;
-    const backend_config *cfg = req->cfg;
-    if (cfg == NULL) {
-        if (backend_config_parse("", 0, BACKEND_CONFIG_AUTO, &dflt, e) < 0)
-            return -1;
-        cfg = dflt;
-    }
+    backend_config *dflt;
+    const backend_config *cfg;
+    if (job_launch_cfg(req, &dflt, &cfg, e) < 0)
+        return -1;
     mlproject_run run;
     int rc = job_resolve(req, &run, e);
     if (rc < 0)
         goto out;
+    rc = job_check_run(req, &run, cfg, e);
+    if (rc < 0) {
+        mlproject_run_free(&run);
+        goto out;
+    }
     out->entry_point = strdup(run.entry_point);
     out->command = strdup(run.command);
     if (out->entry_point == NULL || out->command == NULL)

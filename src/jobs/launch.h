@@ -50,9 +50,15 @@ typedef struct job_launched {
 
 /* Resolves, creates the run, logs the parameters, submits. A bad project,
  * entry point or parameter fails before any run exists
- * (INVALID_PARAMETER_VALUE with the parser's message); a failed submission
- * leaves the run FAILED with the reason as a tag, and returns -1. */
+ * (INVALID_PARAMETER_VALUE with the parser's message), and so does a tag
+ * or parameter MLflow would refuse (store/validate.h: the message set-tag
+ * or log-param gives); a failed submission leaves the run FAILED with the
+ * reason as a tag, and returns -1. */
 int job_launch(const job_tracker *t, const job_launch_req *req, job_launched *out, cerr *e);
+/* The checks job_launch makes before it creates the run, alone: for a
+ * caller that must refuse bad input before it records anything.
+ * experiment_id, tracking_uri and env are not used. */
+int job_launch_check(const job_launch_req *req, cerr *e);
 void job_launched_free(job_launched *l);
 
 /* Moves the run from state prev to now->state: a new run status when it

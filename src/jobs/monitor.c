@@ -25,70 +25,69 @@
 #include "backend.h"
 #include "launch.h"
 
-static const char *job_str(const json_t *job, const char *k)
+/* Sets in *f (whose job_id the caller gives) the fields that change with a
+ * new status; returns their STORE_JOB_* mask. The reason stays now's. */
+static unsigned job_monitor_fields(const store_job *job, const job_status *now, store_job *f)
 {
-    const char *v = json_string_value(json_object_get(job, k));
-    return v ? v : "";
-}
-
-/* The fields that change with a new status. */
-static json_t *job_monitor_fields(const json_t *job, const job_status *now)
-{
-    json_t *f = json_pack("{s:s, s:s, s:s, s:i}", "state", job_state_name(now->state),
-                          "run_status", job_state_run_status(now->state), "reason", now->reason,
-                          "exit_code", now->exit_code);
+    unsigned fields = STORE_JOB_STATE | STORE_JOB_REASON | STORE_JOB_EXIT_CODE;
     int64_t t = time_now_ms();
-    if (now->state != JOB_PENDING && json_integer_value(json_object_get(job, "start_time")) == 0)
-        json_object_set_new(f, "start_time", json_integer(t));
-    if (job_state_terminal(now->state))
-        json_object_set_new(f, "end_time", json_integer(t));
-    return f;
+    f->state = now->state;
+    f->reason = (char *)now->reason;
+    f->exit_code = now->exit_code;
+    if (now->state != JOB_PENDING && job->start_time == 0) {
+        f->start_time = t;
+        fields |= STORE_JOB_START_TIME;
+    }
+    if (job_state_terminal(now->state)) {
+        f->end_time = t;
+        fields |= STORE_JOB_END_TIME;
+    }
+    return fields;
 }
 
-static void job_monitor_one(job_service *s, const json_t *job)
+static void job_monitor_one(job_service *s, const store_job *job)
 {
-    const char *id = job_str(job, "job_id"), *bid = job_str(job, "backend_job_id");
-    const char *workdir = job_str(job, "workdir");
-    backend_kind kind;
-    job_state prev;
+    const char *id = job->job_id, *bid = job->backend_job_id;
     job_status now;
     cerr e;
     cerr_clear(&e);
-    if (bid[0] == '\0' || !job_service_reaches(s, job) || backend_kind_parse(job_str(job, "backend"), &kind) < 0 ||
-        job_state_parse(job_str(job, "state"), &prev) < 0)
+    if (bid[0] == '\0' || !job_service_reaches(s, job))
         return;
-    if (job_backend_poll(kind, bid, workdir, &now, &e) < 0) {
-        log_msg(LOG_WARN, "job %s: polling %s job %s: %s", id, backend_kind_name(kind), bid, e.msg);
+    if (job_backend_poll(job->backend, bid, job->workdir, &now, &e) < 0) {
+        log_msg(LOG_WARN, "job %s: polling %s job %s: %s", id, backend_kind_name(job->backend),
+                bid, e.msg);
         return;
     }
-    if (now.state == prev && strcmp(now.reason, job_str(job, "reason")) == 0 &&
-        now.exit_code == json_integer_value(json_object_get(job, "exit_code")))
+    if (now.state == job->state && strcmp(now.reason, job->reason) == 0 &&
+        now.exit_code == job->exit_code)
         return;
     sbuf out = SBUF_INIT;
-    sbuf_printf(&out, "%s/output.log", workdir);
-    const char *run_id = job_str(job, "run_id");
-    if (run_id[0] && job_apply(&s->tracker, run_id, prev, &now, sbuf_str(&out), &e) < 0)
-        log_msg(LOG_WARN, "job %s: updating run %s: %s", id, run_id, e.msg);
+    sbuf_printf(&out, "%s/output.log", job->workdir);
+    if (job->run_id[0] &&
+        job_apply(&s->tracker, job->run_id, job->state, &now, sbuf_str(&out), &e) < 0)
+        log_msg(LOG_WARN, "job %s: updating run %s: %s", id, job->run_id, e.msg);
     else {
-        json_t *f = job_monitor_fields(job, &now);
-        if (store_job_update(s->st, id, f, &e) < 0)
+        store_job f = {.job_id = job->job_id};
+        unsigned fields = job_monitor_fields(job, &now, &f);
+        if (store_job_update(s->st, &f, fields, &e) < 0)
             log_msg(LOG_WARN, "job %s: recording %s: %s", id, job_state_name(now.state), e.msg);
-        else if (now.state != prev)
-            log_msg(LOG_INFO, "job %s (%s %s): %s%s%s", id, backend_kind_name(kind), bid,
+        else if (now.state != job->state)
+            log_msg(LOG_INFO, "job %s (%s %s): %s%s%s", id, backend_kind_name(job->backend), bid,
                     job_state_name(now.state), now.reason[0] ? ", " : "", now.reason);
-        json_decref(f);
     }
     sbuf_free(&out);
 }
 
-static json_t *job_monitor_active(job_service *s)
+/* The jobs that have not ended; *n 0 when they cannot be listed. */
+static store_job *job_monitor_active(job_service *s, size_t *n)
 {
     store_job_query q = {NULL, NULL, true, 0, NULL};
-    json_t *jobs = NULL;
+    store_job *jobs = NULL;
     char *next = NULL;
     cerr e;
-    if (store_job_list(s->st, &q, &jobs, &next, &e) < 0) {
+    if (store_job_list(s->st, &q, &jobs, n, &next, &e) < 0) {
         log_msg(LOG_WARN, "job monitor: listing jobs: %s", e.msg);
+        *n = 0;
         return NULL;
     }
     free(next);
@@ -102,18 +101,19 @@ static json_t *job_monitor_active(job_service *s)
 
 /* The run a job's launch created, by its cairn.job.id tag: the job's
  * record learns its run id only once the launch is over. Heap, or NULL. */
-static char *job_monitor_find_run(job_service *s, const json_t *job)
+static char *job_monitor_find_run(job_service *s, const store_job *job)
 {
-    const char *exp = job_str(job, "experiment_id");
+    const char *exp = job->experiment_id;
     char filter[128];
-    snprintf(filter, sizeof filter, "tags.`cairn.job.id` = '%s'", job_str(job, "job_id"));
+    snprintf(filter, sizeof filter, "tags.`cairn.job.id` = '%s'", job->job_id);
     store_search q = {&exp, 1, filter, NULL, 0, VIEW_ALL, 1, NULL};
     json_t *runs = NULL;
     char *next = NULL, *id = NULL;
     cerr e;
     if (store_run_search(s->st, &q, &runs, &next, &e) == 0 && json_array_size(runs) == 1) {
         json_t *info = json_object_get(json_array_get(runs, 0), "info");
-        id = strdup(job_str(info, "run_id"));
+        const char *rid = json_string_value(json_object_get(info, "run_id"));
+        id = strdup(rid ? rid : "");
     }
     json_decref(runs);
     free(next);
@@ -123,44 +123,44 @@ static char *job_monitor_find_run(job_service *s, const json_t *job)
 /* Takes up a job whose server stopped during its submission: the backend
  * may have it after all (Slurm, by its name), then it is followed as any
  * other; otherwise it will never run, and is LOST. */
-static void job_monitor_orphan(job_service *s, const json_t *job)
+static void job_monitor_orphan(job_service *s, const store_job *job)
 {
-    const char *id = job_str(job, "job_id");
-    char *run_id = job_str(job, "run_id")[0] ? strdup(job_str(job, "run_id"))
-                                              : job_monitor_find_run(s, job);
+    const char *id = job->job_id;
+    char *run_id = job->run_id[0] ? strdup(job->run_id) : job_monitor_find_run(s, job);
     char *bid = NULL;
-    backend_kind kind;
     cerr e;
-    int found = run_id && backend_kind_parse(job_str(job, "backend"), &kind) == 0 ? job_backend_find(kind, id, &bid, &e) : 0;
-    json_t *f = NULL;
+    int found = run_id ? job_backend_find(job->backend, id, &bid, &e) : 0;
+    store_job f = {.job_id = job->job_id};
+    unsigned fields = 0;
+    job_status lost = {JOB_LOST, -1, "the server stopped while the job was being submitted"};
     if (found < 0) {
         log_msg(LOG_WARN, "job %s: looking for it after a restart: %s", id, e.msg);
     } else if (found == 1) {
         store_kv tag = {"cairn.job.backend_id", bid};
         if (s->tracker.run_log(s->tracker.ctx, run_id, NULL, 0, &tag, 1, &e) < 0)
             log_msg(LOG_WARN, "job %s: tagging run %s: %s", id, run_id, e.msg);
-        f = json_pack("{s:s, s:s}", "run_id", run_id, "backend_job_id", bid);
-        log_msg(LOG_INFO, "job %s: found again as %s job %s", id, job_str(job, "backend"), bid);
+        f.run_id = run_id;
+        f.backend_job_id = bid;
+        fields = STORE_JOB_RUN_ID | STORE_JOB_BACKEND_JOB_ID;
+        log_msg(LOG_INFO, "job %s: found again as %s job %s", id, backend_kind_name(job->backend),
+                bid);
     } else {
-        job_status lost = {JOB_LOST, -1, "the server stopped while the job was being submitted"};
         if (run_id && job_apply(&s->tracker, run_id, JOB_PENDING, &lost, "", &e) < 0)
             log_msg(LOG_WARN, "job %s: updating run %s: %s", id, run_id, e.msg);
-        f = job_monitor_fields(job, &lost);
-        json_object_set_new(f, "run_id", json_string(run_id ? run_id : ""));
+        fields = job_monitor_fields(job, &lost, &f) | STORE_JOB_RUN_ID;
+        f.run_id = run_id ? run_id : "";
     }
-    if (f && store_job_update(s->st, id, f, &e) < 0)
+    if (fields && store_job_update(s->st, &f, fields, &e) < 0)
         log_msg(LOG_WARN, "job %s: %s", id, e.msg);
-    json_decref(f);
     free(bid);
     free(run_id);
 }
 
-static bool job_monitor_is_orphan(const job_service *s, const json_t *job, bool starting,
+static bool job_monitor_is_orphan(const job_service *s, const store_job *job, bool starting,
                                   int64_t now)
 {
-    return job_str(job, "backend_job_id")[0] == '\0' &&
-           strcmp(job_str(job, "host"), s->host) == 0 &&
-           (starting || now - json_integer_value(json_object_get(job, "submit_time")) > JOB_ORPHAN_MS);
+    return job->backend_job_id[0] == '\0' && strcmp(job->host, s->host) == 0 &&
+           (starting || now - job->submit_time > JOB_ORPHAN_MS);
 }
 
 /* At start every job of this machine without a backend id is an orphan
@@ -168,14 +168,13 @@ static bool job_monitor_is_orphan(const job_service *s, const json_t *job, bool 
  * enough (job_monitor_round). */
 static void job_monitor_orphans(job_service *s)
 {
-    json_t *jobs = job_monitor_active(s), *job;
+    size_t n;
+    store_job *jobs = job_monitor_active(s, &n);
     int64_t now = time_now_ms();
-    size_t i;
-    json_array_foreach(jobs, i, job) {
-        if (job_monitor_is_orphan(s, job, true, now))
-            job_monitor_orphan(s, job);
-    }
-    json_decref(jobs);
+    for (size_t i = 0; i < n; i++)
+        if (job_monitor_is_orphan(s, &jobs[i], true, now))
+            job_monitor_orphan(s, &jobs[i]);
+    store_jobs_free(jobs, n);
 }
 
 /* A job submitted within this long and still PENDING is polled every
@@ -184,26 +183,24 @@ static void job_monitor_orphans(job_service *s)
 #define JOB_MONITOR_YOUNG_MS 10000
 #define JOB_MONITOR_FAST_MS 100
 
-static bool job_monitor_young(const json_t *job, int64_t now)
+static bool job_monitor_young(const store_job *job, int64_t now)
 {
-    return strcmp(job_str(job, "state"), "PENDING") == 0 &&
-           now - json_integer_value(json_object_get(job, "submit_time")) < JOB_MONITOR_YOUNG_MS;
+    return job->state == JOB_PENDING && now - job->submit_time < JOB_MONITOR_YOUNG_MS;
 }
 
 /* The Slurm jobs of a round in one squeue: peek[i] is the state of
  * jobs[i] if it is a Slurm job squeue lists, else -1. Without the answer
  * every job is polled on its own. */
-static void job_monitor_peek(json_t *jobs, int *peek)
+static void job_monitor_peek(const store_job *jobs, size_t n, int *peek)
 {
-    size_t n = json_array_size(jobs), m = 0;
+    size_t m = 0;
     const char **ids = calloc(n + 1, sizeof *ids);
     size_t *at = calloc(n + 1, sizeof *at);
     for (size_t i = 0; i < n; i++) {
-        json_t *job = json_array_get(jobs, i);
         peek[i] = -1;
-        if (strcmp(job_str(job, "backend"), "slurm") == 0 && job_str(job, "backend_job_id")[0]) {
+        if (jobs[i].backend == BACKEND_SLURM && jobs[i].backend_job_id[0]) {
             at[m] = i;
-            ids[m++] = job_str(job, "backend_job_id");
+            ids[m++] = jobs[i].backend_job_id;
         }
     }
     int *st = calloc(m + 1, sizeof *st);
@@ -219,34 +216,32 @@ static void job_monitor_peek(json_t *jobs, int *peek)
 }
 
 /* Nothing to do for a job the peek shows in the state already recorded. */
-static bool job_monitor_unchanged(const json_t *job, int peeked)
+static bool job_monitor_unchanged(const store_job *job, int peeked)
 {
-    job_state recorded;
-    return peeked >= 0 && job_state_parse(job_str(job, "state"), &recorded) == 0 &&
-           (int)recorded == peeked && !job_state_terminal(recorded);
+    return peeked >= 0 && (int)job->state == peeked && !job_state_terminal(job->state);
 }
 
 /* One round: every job when full, else only the young ones. Returns
  * whether a young job is still waiting to start. */
 static bool job_monitor_round(job_service *s, bool full)
 {
-    json_t *jobs = job_monitor_active(s), *job;
+    size_t n;
+    store_job *jobs = job_monitor_active(s, &n);
     int64_t now = time_now_ms();
     bool young = false;
-    int *peek = calloc(json_array_size(jobs) + 1, sizeof *peek);
+    int *peek = calloc(n + 1, sizeof *peek);
     if (full)
-        job_monitor_peek(jobs, peek);
-    size_t i;
-    json_array_foreach(jobs, i, job) {
-        bool y = job_monitor_young(job, now);
-        if (full && job_monitor_is_orphan(s, job, false, now))
-            job_monitor_orphan(s, job);
-        else if (y || (full && !job_monitor_unchanged(job, peek[i])))
-            job_monitor_one(s, job);
+        job_monitor_peek(jobs, n, peek);
+    for (size_t i = 0; i < n; i++) {
+        bool y = job_monitor_young(&jobs[i], now);
+        if (full && job_monitor_is_orphan(s, &jobs[i], false, now))
+            job_monitor_orphan(s, &jobs[i]);
+        else if (y || (full && !job_monitor_unchanged(&jobs[i], peek[i])))
+            job_monitor_one(s, &jobs[i]);
         young = young || y;
     }
     free(peek);
-    json_decref(jobs);
+    store_jobs_free(jobs, n);
     return young;
 }
 
@@ -296,9 +291,9 @@ void job_service_kick(job_service *s)
     pthread_mutex_unlock(&s->mu);
 }
 
-bool job_service_reaches(const job_service *s, const json_t *job)
+bool job_service_reaches(const job_service *s, const store_job *job)
 {
-    return strcmp(job_str(job, "backend"), "local") != 0 || strcmp(job_str(job, "host"), s->host) == 0;
+    return job->backend != BACKEND_LOCAL || strcmp(job->host, s->host) == 0;
 }
 
 /* ---- the service's life ---- */

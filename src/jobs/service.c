@@ -3,7 +3,9 @@
  *
  * A submission is checked as far as it can be before anything is recorded:
  * the experiment, the archive (unpacked into the job's directory), the
- * backend config, the entry point and the parameters. Only then is the job
+ * backend config, the entry point and the parameters, and MLflow's rules
+ * (store/validate.h) for the experiment name, the run's tags and its
+ * parameters. Only then is a missing experiment created, and the job
  * recorded (PENDING, no backend id yet) and launched; once launched, its
  * run id and backend id are recorded. A server killed between the two
  * leaves a job without a backend id, which the next start marks LOST. */
@@ -17,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../store/validate.h"
 #include "../util/misc.h"
 #include "../util/path.h"
 #include "archive.h"
@@ -25,6 +28,9 @@
 
 /* ---- the experiment: by id, by name (created when missing), or "0" ---- */
 
+/* The experiment's id, or, for a name that does not exist yet, NULL: the
+ * name has passed experiments/create's rules and job_service_experiment_create
+ * makes it once the rest of the submission has passed too. */
 static int job_service_experiment(job_service *s, const job_submit_req *r, char **id, cerr *e)
 {
     json_t *exp = NULL;
@@ -34,12 +40,8 @@ static int job_service_experiment(job_service *s, const job_submit_req *r, char 
         rc = store_experiment_get(s->st, r->experiment_id, &exp, e);
     } else if (r->experiment_name && r->experiment_name[0]) {
         rc = store_experiment_get_by_name(s->st, r->experiment_name, &exp, e);
-        if (rc < 0 && e->code == CERR_RESOURCE_DOES_NOT_EXIST) {
-            /* As `mlflow run --experiment-name` does. */
-            rc = store_experiment_create(s->st, r->experiment_name, NULL, NULL, 0, id, e);
-            if (rc < 0 && e->code == CERR_RESOURCE_ALREADY_EXISTS) /* lost a race */
-                rc = store_experiment_get_by_name(s->st, r->experiment_name, &exp, e);
-        }
+        if (rc < 0 && e->code == CERR_RESOURCE_DOES_NOT_EXIST)
+            return validate_experiment_name(r->experiment_name, e);
     } else {
         rc = store_experiment_get(s->st, "0", &exp, e);
     }
@@ -53,6 +55,16 @@ static int job_service_experiment(job_service *s, const job_submit_req *r, char 
             *id = strdup(json_string_value(json_object_get(exp, "experiment_id")));
     }
     json_decref(exp);
+    return rc;
+}
+
+/* As `mlflow run --experiment-name` does: the named experiment is made. */
+static int job_service_experiment_create(job_service *s, const job_submit_req *r, char **id,
+                                         cerr *e)
+{
+    int rc = store_experiment_create(s->st, r->experiment_name, NULL, NULL, 0, id, e);
+    if (rc < 0 && e->code == CERR_RESOURCE_ALREADY_EXISTS) /* lost a race */
+        rc = job_service_experiment(s, r, id, e);
     return rc;
 }
 
@@ -159,35 +171,50 @@ static int job_service_backend_config(const job_submit_req *r, const char *proje
     return 0;
 }
 
-/* The entry point and parameters resolve (as job_launch will resolve
- * them), so a bad one is refused before anything is recorded. */
-static int job_service_check_project(const job_submit_req *r, const char *project, cerr *e)
+/* What job_launch will be asked (job_service_launch adds the tracking
+ * URI and the environment). */
+static job_launch_req job_service_launch_req(const job_submit_req *r, const char *job_id,
+                                             const char *exp_id, const char *workdir,
+                                             const char *project, const backend_config *cfg,
+                                             const char *user)
 {
-    mlproject *p = NULL;
-    mlproject_run run = {0};
-    int rc = mlproject_load(project, &p, e);
-    if (rc == 0)
-        rc = mlproject_resolve(p, r->entry_point, r->params, r->nparams, &run, e);
-    mlproject_run_free(&run);
-    mlproject_free(p);
-    if (rc < 0) /* an unknown entry point too: the submission is what is wrong */
-        e->code = CERR_INVALID_PARAMETER_VALUE;
-    return rc;
+    job_launch_req lr = {job_id, workdir, project, r->entry_point, r->params, r->nparams, cfg,
+                         exp_id, r->run_name, user,
+                         r->source_name ? r->source_name : r->archive_name, r->git_commit, NULL,
+                         NULL, 0};
+    return lr;
+}
+
+/* The entry point and parameters resolve, and the run's tags and
+ * parameters pass MLflow's rules (as job_launch will check them), so bad
+ * input is refused before anything is recorded. */
+static int job_service_check_project(const job_submit_req *r, const char *job_id,
+                                     const char *project, const backend_config *cfg,
+                                     const char *user, cerr *e)
+{
+    job_launch_req lr = job_service_launch_req(r, job_id, NULL, project, project, cfg, user);
+    return job_launch_check(&lr, e);
 }
 
 /* ---- recording ---- */
 
-static json_t *job_service_row(const job_service *s, const char *job_id, const char *exp_id,
-                               const job_submit_req *r, const backend_config *cfg,
-                               const char *workdir, const char *user)
+/* The job as it is first recorded: PENDING, no run, no backend id yet. */
+static void job_service_row(const job_service *s, const char *job_id, const char *exp_id,
+                            const job_submit_req *r, const backend_config *cfg,
+                            const char *workdir, const char *user, store_job *job)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "job_id", job_id,
-                     "experiment_id", exp_id, "run_name", r->run_name ? r->run_name : "",
-                     "backend", backend_kind_name(cfg->backend), "state",
-                     job_state_name(JOB_PENDING), "run_status", "SCHEDULED", "entry_point",
-                     r->entry_point ? r->entry_point : "main", "user_id", user, "source",
-                     r->source ? r->source : "cairn", "workdir", workdir, "submit_time",
-                     (json_int_t)time_now_ms(), "host", s->host);
+    *job = (store_job)STORE_JOB_INIT;
+    store_job_set_text(&job->job_id, job_id);
+    store_job_set_text(&job->experiment_id, exp_id);
+    store_job_set_text(&job->run_name, r->run_name ? r->run_name : "");
+    job->backend = cfg->backend;
+    job->state = JOB_PENDING;
+    store_job_set_text(&job->entry_point, r->entry_point ? r->entry_point : "main");
+    store_job_set_text(&job->user_id, user);
+    store_job_set_text(&job->source, r->source ? r->source : "cairn");
+    store_job_set_text(&job->workdir, workdir);
+    store_job_set_text(&job->host, s->host);
+    job->submit_time = time_now_ms();
 }
 
 /* MLFLOW_* only, and not the three the job gets from us. */
@@ -226,54 +253,64 @@ static int job_service_launch(job_service *s, const job_submit_req *r, const cha
         if (job_service_env_ok(r->env[i]))
             env[nenv++] = r->env[i];
     char *uri = job_service_tracking_uri(s);
-    job_launch_req lr = {job_id, workdir, project, r->entry_point, r->params, r->nparams, cfg,
-                         exp_id, r->run_name, user,
-                         r->source_name ? r->source_name : r->archive_name, r->git_commit, uri,
-                         env, nenv};
+    job_launch_req lr = job_service_launch_req(r, job_id, exp_id, workdir, project, cfg, user);
+    lr.tracking_uri = uri;
+    lr.env = env;
+    lr.nenv = nenv;
     job_launched l = {0};
     int rc = job_launch(&s->tracker, &lr, &l, e);
-    json_t *f;
-    if (rc == 0)
-        f = json_pack("{s:s, s:s, s:s, s:s}", "run_id", l.run_id, "backend_job_id", l.backend_id,
-                      "command", l.command, "entry_point", l.entry_point);
-    else
-        f = json_pack("{s:s, s:s, s:s, s:s, s:I}", "run_id", l.run_id ? l.run_id : "", "state",
-                      job_state_name(JOB_FAILED), "run_status", "FAILED", "reason", e->msg,
-                      "end_time", (json_int_t)time_now_ms());
+    /* The job's record learns what the launch made: its run, and the
+     * backend's id, or why it failed. The strings stay l's. */
+    store_job f = {.job_id = (char *)job_id, .run_id = l.run_id ? l.run_id : ""};
+    unsigned fields = STORE_JOB_RUN_ID;
+    if (rc == 0) {
+        f.backend_job_id = l.backend_id;
+        f.command = l.command;
+        f.entry_point = l.entry_point;
+        fields |= STORE_JOB_BACKEND_JOB_ID | STORE_JOB_COMMAND | STORE_JOB_ENTRY_POINT;
+    } else {
+        f.state = JOB_FAILED;
+        f.reason = e->msg;
+        f.end_time = time_now_ms();
+        fields |= STORE_JOB_STATE | STORE_JOB_REASON | STORE_JOB_END_TIME;
+    }
     cerr e2;
-    if (store_job_update(s->st, job_id, f, &e2) < 0 && rc == 0)
+    if (store_job_update(s->st, &f, fields, &e2) < 0 && rc == 0)
         rc = cerr_set(e, e2.code, "%s", e2.msg);
-    json_decref(f);
     job_launched_free(&l);
     free(uri);
     free(env);
     return rc;
 }
 
-int job_service_submit(job_service *s, const job_submit_req *r, json_t **job, cerr *e)
+int job_service_submit(job_service *s, const job_submit_req *r, store_job *job, cerr *e)
 {
     char job_id[33], userbuf[256];
     char *exp_id = NULL;
     backend_config *cfg = NULL;
     sbuf workdir = SBUF_INIT, project = SBUF_INIT;
     bool recorded = false;
-    *job = NULL;
+    *job = (store_job)STORE_JOB_INIT;
     ids_hex32(job_id);
     sbuf_printf(&workdir, "%s/%s", s->jobs_dir, job_id);
+    const char *user = job_service_user(r, userbuf, sizeof userbuf);
     int rc = job_service_experiment(s, r, &exp_id, e);
-    if (rc == 0 && mkdir(sbuf_str(&workdir), 0755) < 0)
+    bool made = rc == 0 && mkdir(sbuf_str(&workdir), 0755) == 0;
+    if (rc == 0 && !made)
         rc = cerr_set(e, CERR_INTERNAL_ERROR, "%s: %s", sbuf_str(&workdir), strerror(errno));
     if (rc == 0)
         rc = job_service_unpack(r, sbuf_str(&workdir), &project, e);
     if (rc == 0)
         rc = job_service_backend_config(r, sbuf_str(&project), &cfg, e);
     if (rc == 0)
-        rc = job_service_check_project(r, sbuf_str(&project), e);
-    const char *user = job_service_user(r, userbuf, sizeof userbuf);
+        rc = job_service_check_project(r, job_id, sbuf_str(&project), cfg, user, e);
+    if (rc == 0 && exp_id == NULL)
+        rc = job_service_experiment_create(s, r, &exp_id, e);
     if (rc == 0) {
-        json_t *row = job_service_row(s, job_id, exp_id, r, cfg, sbuf_str(&workdir), user);
-        rc = store_job_create(s->st, row, e);
-        json_decref(row);
+        store_job row;
+        job_service_row(s, job_id, exp_id, r, cfg, sbuf_str(&workdir), user, &row);
+        rc = store_job_create(s->st, &row, e);
+        store_job_free(&row);
         recorded = rc == 0;
     }
     if (rc == 0)
@@ -283,7 +320,7 @@ int job_service_submit(job_service *s, const job_submit_req *r, json_t **job, ce
         job_service_kick(s);
         rc = job_service_get(s, job_id, job, e);
     }
-    if (rc < 0 && !recorded)
+    if (rc < 0 && made && !recorded)
         job_service_rmtree(sbuf_str(&workdir));
     backend_config_free(cfg);
     free(exp_id);

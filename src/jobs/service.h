@@ -11,11 +11,11 @@
  * follows the jobs the previous one started; the jobs themselves never
  * depend on the server process.
  *
- * Job objects are those of docs/JOBS.md (the store's, without workdir). */
+ * Jobs are store_job structs (store/store_job.h); api/ makes the Job
+ * objects of docs/JOBS.md of them, without workdir. */
 #ifndef CAIRN_JOB_SERVICE_H
 #define CAIRN_JOB_SERVICE_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -67,15 +67,16 @@ typedef struct job_submit_req {
     size_t nenv;
 } job_submit_req;
 
-/* Answers the new Job (state PENDING, run SCHEDULED) once its run exists
- * and the backend has accepted it. Bad input is INVALID_PARAMETER_VALUE
- * and leaves no run and no job. */
-int job_service_submit(job_service *s, const job_submit_req *r, json_t **job, cerr *e);
-int job_service_get(job_service *s, const char *job_id, json_t **job, cerr *e);
-int job_service_list(job_service *s, const store_job_query *q, json_t **jobs, char **next_token,
-                     cerr *e);
-/* Asks the backend to stop the job; answers the Job as it is now. */
-int job_service_cancel(job_service *s, const char *job_id, json_t **job, cerr *e);
+/* Fills *job (store_job_free it) with the new job (state PENDING, run
+ * SCHEDULED) once its run exists and the backend has accepted it. Bad
+ * input is INVALID_PARAMETER_VALUE and leaves no run and no job. */
+int job_service_submit(job_service *s, const job_submit_req *r, store_job *job, cerr *e);
+int job_service_get(job_service *s, const char *job_id, store_job *job, cerr *e);
+/* *jobs holds *n jobs (store_jobs_free them). */
+int job_service_list(job_service *s, const store_job_query *q, store_job **jobs, size_t *n,
+                     char **next_token, cerr *e);
+/* Asks the backend to stop the job; fills *job as it is now. */
+int job_service_cancel(job_service *s, const char *job_id, store_job *job, cerr *e);
 /* The job's output file (heap path; it may not exist yet) and whether the
  * job has ended. */
 int job_service_output(job_service *s, const char *job_id, char **path, bool *ended, cerr *e);

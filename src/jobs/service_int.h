@@ -33,7 +33,7 @@ char *job_service_tracking_uri(job_service *s);
 /* Whether this server can reach the job's backend: a local job only from
  * the machine that started it (servers sharing one database may run on
  * several machines). */
-bool job_service_reaches(const job_service *s, const json_t *job);
+bool job_service_reaches(const job_service *s, const store_job *job);
 /* Removes a job directory that was never recorded (best effort). */
 void job_service_rmtree(const char *dir);
 

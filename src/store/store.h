@@ -3,9 +3,10 @@
  *
  * Two engines on MLflow 2.9.2's schema, SQLite (sqlite*.c) and PostgreSQL
  * (postgres*.c), under one store logic (store_*.c, through db.h); store.c
- * dispatches on the URI scheme. Callers (api/) have already validated names,
- * lengths and formats against MLflow's limits; the store enforces what needs
- * the database: existence, lifecycle state, uniqueness, immutable params.
+ * dispatches on the URI scheme. Callers (api/ and jobs/) have already
+ * validated names, lengths and formats against MLflow's limits with
+ * validate.h; the store enforces what needs the database: existence,
+ * lifecycle state, uniqueness, immutable params.
  *
  * Results are returned as jansson objects in MLflow's REST (protobuf JSON)
  * shape, e.g. an Experiment or a Run, because that is the one representation
@@ -21,6 +22,7 @@
 
 #include "../util/err.h"
 #include "../util/sbuf.h"
+#include "store_job.h"
 
 typedef struct store store;
 
@@ -164,17 +166,15 @@ int store_history_interval(store *st, const char *const *run_ids, size_t nruns, 
 /* The run's artifact_uri (heap string), for artifacts/list. */
 int store_run_artifact_uri(store *st, const char *run_id, char **uri_out, cerr *e);
 
-/* ---- jobs (store_jobs.c): Cairn's cairn_jobs table ----
- * A Job is the object of docs/JOBS.md (job_id, experiment_id, run_id,
- * run_name, backend, backend_job_id, state, run_status, reason, exit_code,
- * entry_point, command, user_id, source, submit_time, start_time, end_time)
- * plus workdir and host (the machine of the server that started it). Missing
- * text fields are "", missing times 0, exit_code -1. */
-int store_job_create(store *st, const json_t *job, cerr *e);
-/* Sets the fields given; job_id, experiment_id, backend, user_id, source,
- * workdir, host and submit_time are fixed at creation. */
-int store_job_update(store *st, const char *job_id, const json_t *fields, cerr *e);
-int store_job_get(store *st, const char *job_id, json_t **out, cerr *e);
+/* ---- jobs (store_jobs.c): Cairn's cairn_jobs table, one store_job
+ * (store_job.h) a row. A job whose backend or state name this program does
+ * not know (a newer version wrote it) is an INTERNAL_ERROR naming it. ---- */
+int store_job_create(store *st, const store_job *job, cerr *e);
+/* Sets the fields of job->job_id named in the mask `fields` (STORE_JOB_*)
+ * to job's values; 0 fields does nothing. */
+int store_job_update(store *st, const store_job *job, unsigned fields, cerr *e);
+/* *out is filled (store_job_free it) */
+int store_job_get(store *st, const char *job_id, store_job *out, cerr *e);
 
 typedef struct store_job_query {
     const char *experiment_id; /* NULL or "": every experiment */
@@ -183,7 +183,9 @@ typedef struct store_job_query {
     int64_t max_results;       /* <= 0: all */
     const char *page_token;
 } store_job_query;
-/* Newest first. */
-int store_job_list(store *st, const store_job_query *q, json_t **out, char **next_token, cerr *e);
+/* Newest first: *jobs holds *n jobs (store_jobs_free them); *next_token is
+ * a heap string, or NULL on the last page. */
+int store_job_list(store *st, const store_job_query *q, store_job **jobs, size_t *n,
+                   char **next_token, cerr *e);
 
 #endif

@@ -345,6 +345,62 @@ static void test_launch_refused_no_run(void **state)
     launch_refused("entry_points: [", NULL, NULL, "bad YAML");
 }
 
+/* MLflow's rules (store/validate.h) for the run's parameters and tags:
+ * job_launch and job_launch_check refuse with log-param's and set-tag's
+ * messages, and no run is made. */
+static void rules_refused(const char *param, const char *run_name, const char *user,
+                          const char *msg)
+{
+    scratch s;
+    scratch_make(&s, wine_yaml);
+    const char *params[] = {"need=1", param};
+    job_launch_req req = base_req(&s, params, param ? 2 : 1);
+    req.run_name = run_name;
+    if (user)
+        req.user = user;
+    recorder r = {0};
+    job_tracker t = rec_tracker(&r);
+    job_launched l;
+    cerr e;
+    for (int check = 0; check < 2; check++) {
+        int rc = check ? job_launch_check(&req, &e) : job_launch(&t, &req, &l, &e);
+        assert_int_equal(rc, -1);
+        assert_int_equal(e.code, CERR_INVALID_PARAMETER_VALUE);
+        if (strstr(e.msg, msg) == NULL)
+            fail_msg("error '%.200s' does not say '%s'", e.msg, msg);
+    }
+    assert_int_equal(r.calls, 0);
+    assert_null(l.run_id);
+    job_launched_free(&l);
+    scratch_rm(&s);
+}
+
+static void test_launch_mlflow_rules(void **state)
+{
+    (void)state;
+    char *big = malloc(6002);
+    memset(big, 'v', 6001);
+    big[6001] = '\0';
+    sbuf p = SBUF_INIT;
+    sbuf_printf(&p, "note=%s", big);
+    rules_refused(sbuf_str(&p), NULL, NULL,
+                  "had length 6001, which exceeded length limit of 6000");
+    big[5001] = '\0';
+    rules_refused(NULL, big, NULL, "Tag value 'vvv");
+    rules_refused(NULL, NULL, big, "had length 5001, which exceeded length limit of 5000");
+    sbuf_free(&p);
+    free(big);
+
+    /* Within the limits the check passes and makes nothing. */
+    scratch s;
+    scratch_make(&s, wine_yaml);
+    const char *params[] = {"need=1"};
+    job_launch_req req = base_req(&s, params, 1);
+    cerr e;
+    assert_int_equal(job_launch_check(&req, &e), 0);
+    scratch_rm(&s);
+}
+
 /* A submission that fails leaves the run FAILED with the reason. */
 static void test_launch_submit_fails(void **state)
 {
@@ -543,6 +599,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_launch_tags_params_env),
         cmocka_unit_test(test_launch_refused_no_run),
+        cmocka_unit_test(test_launch_mlflow_rules),
         cmocka_unit_test(test_launch_submit_fails),
         cmocka_unit_test(test_launch_tracker_down),
         cmocka_unit_test(test_launch_untracked_job_is_cancelled),

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "api/validate.h"
+#include "store/validate.h"
 #include "util/jsonx.h"
 #include "util/misc.h"
 

@@ -1,4 +1,4 @@
-/* validate.c - MLflow's input rules; see validate.h. */
+/* validate.c - MLflow's input rules, for api/ and jobs/ alike; see validate.h. */
 #include "validate.h"
 
 #include <locale.h>

@@ -1,5 +1,12 @@
 /* validate.h - MLflow's input rules (mlflow/utils/validation.py, 2.9.2).
  *
+ * One set of rules for every writer: api/ checks a request with them before
+ * it calls the store, and jobs/ checks a submission with them (experiment
+ * name, run name, the tags and parameters a job's run gets) before it
+ * records anything. They live beside the store because both layers are
+ * above it; the store's entry points do not run them again, so the
+ * log-metric fast path checks each value once.
+ *
  * Every limit is named here. Lengths are counted in characters (Unicode code
  * points), as Python's len() counts them, not in bytes. Each function returns
  * 0, or -1 with INVALID_PARAMETER_VALUE and MLflow's message. */
