@@ -177,8 +177,7 @@ $(FUZZDIR)/libclient.a: $(FUZZCOBJS)
 $(FUZZDIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZDIR)/libserver.a $(FUZZDIR)/libclient.a
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ  $@"
-	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Isrc -Iinclude $(UFLAGS) -o $@ $< \
-	  $(FUZZDIR)/libserver.a $(FUZZDIR)/libclient.a $(LIBS) $(CLIBS) $(ULDFLAGS)
+	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Isrc -Iinclude $(UFLAGS) -o $@ $< $(FUZZDIR)/libserver.a $(FUZZDIR)/libclient.a $(LIBS) $(CLIBS) $(ULDFLAGS)
 
 run:
 	bash scripts/run.sh

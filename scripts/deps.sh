@@ -12,9 +12,10 @@ if [ "$mode" = test ]; then
     # postgresql: the server (and psql) the API tests start with scripts/pg.sh.
     # slurmctld slurmd slurm-client munge: the single-node cluster scripts/slurm.sh
     # starts for tests/e2e. python3-sklearn (with numpy): examples/wine-quality, run by
-    # tests/e2e/test_run.py.
+    # tests/e2e/test_run.py. clang libclang-rt-14-dev (libFuzzer, ASan, UBSan):
+    # `make fuzz`, whose harnesses scripts/fuzz.sh runs briefly.
     pkgs+=(libcmocka-dev python3 python3-requests python3-pytest python3-pip python3-setuptools sqlite3 curl
-           postgresql g++ gfortran slurmctld slurmd slurm-client munge python3-sklearn)
+           postgresql g++ gfortran slurmctld slurmd slurm-client munge python3-sklearn clang libclang-rt-14-dev)
 fi
 
 missing=()
