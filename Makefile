@@ -62,7 +62,7 @@ UNITSRC := $(sort $(wildcard tests/unit/test_*.c))
 UNITBIN := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all units benches clean run test bench bench-client install fuzz
-all: $(BUILD)/cairn $(BUILD)/libcairn.so $(BUILD)/libcairn.a $(BUILD)/cairn.pc
+all: $(BUILD)/cairn $(BUILD)/libcairn.so $(BUILD)/libcairn.a $(BUILD)/cairn.pc $(BUILD)/cairn.1
 
 $(BUILD)/cairn: $(BUILD)/$(MAIN:.c=.o) $(CLIOBJS) $(LIBOBJS) $(BUILD)/libcairn.a
 	@echo "  LD    $@"
@@ -81,13 +81,19 @@ $(BUILD)/libcairn.so: $(COBJS)
 	@echo "  LD    $@"
 	@$(CC) $(CAIRN_LDFLAGS) $(CFLAGS) -shared -Wl,-soname,libcairn.so.$(SOVER) -o $@ $^ $(CLIBS) $(ULDFLAGS)
 
-$(BUILD)/cairn.pc: Makefile
+$(BUILD)/cairn.pc: Makefile include/cairn.h
 	@echo "  GEN   $@"
 	@mkdir -p $(dir $@)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: cairn' 'Description: C client of an MLflow tracking server (Cairn)' 'Version: $(VERSION)' \
 	  'Requires.private: $(CPKGS)' 'Libs: -L$${libdir} -lcairn' 'Libs.private: -lpthread -lm' \
 	  'Cflags: -I$${includedir}' >$@
+
+# The man page with the version in its title line.
+$(BUILD)/cairn.1: docs/cairn.1 include/cairn.h
+	@echo "  GEN   $@"
+	@mkdir -p $(dir $@)
+	@sed '/^\.TH /s/"cairn"/"cairn $(VERSION)"/' docs/cairn.1 >$@
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
@@ -98,7 +104,7 @@ install: all
 	install -m 755 $(BUILD)/libcairn.so $(DESTDIR)$(PREFIX)/lib/libcairn.so.$(SOVER)
 	ln -sf libcairn.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libcairn.so
 	sed 's|^prefix=.*|prefix=$(PREFIX)|' $(BUILD)/cairn.pc >$(DESTDIR)$(PREFIX)/lib/pkgconfig/cairn.pc
-	install -m 644 docs/cairn.1 $(DESTDIR)$(PREFIX)/share/man/man1/cairn.1
+	install -m 644 $(BUILD)/cairn.1 $(DESTDIR)$(PREFIX)/share/man/man1/cairn.1
 	install -d $(DESTDIR)$(PREFIX)/share/cairn/python/cairn
 	install -m 644 python/cairn/*.py $(DESTDIR)$(PREFIX)/share/cairn/python/cairn/
 
