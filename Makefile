@@ -53,8 +53,8 @@ CLISRCS := $(filter-out $(MAIN) src/cli/server.c,$(wildcard src/cli/*.c))
 LIBSRCS := $(filter-out $(MAIN) $(CLISRCS),$(SRCS))
 LIBOBJS := $(LIBSRCS:%.c=$(BUILD)/%.o)
 CLIOBJS := $(CLISRCS:%.c=$(BUILD)/%.o)
-# libcairn also carries the one util file it shares with the server.
-CSRCS   := $(sort $(wildcard src/client/*.c)) src/util/fmt17.c
+# libcairn also carries the two util files it shares with the server.
+CSRCS   := $(sort $(wildcard src/client/*.c)) src/util/fmt17.c src/util/runstatus.c
 COBJS   := $(CSRCS:%.c=$(BUILD)/pic/%.o)
 CTESTSRC := $(sort $(wildcard tests/client/test_*.c))
 CTESTBIN := $(CTESTSRC:tests/client/%.c=$(BUILD)/tests/%)

@@ -5,6 +5,7 @@
  * into the state the run is in meanwhile (COMPLETING is still RUNNING: the
  * final state and exit code come after it). */
 #include "job.h"
+#include "../util/runstatus.h"
 
 #include <string.h>
 
@@ -80,15 +81,15 @@ const char *job_state_run_status(job_state s)
 {
     switch (s) {
     case JOB_PENDING:
-        return "SCHEDULED";
+        return runstatus_name(RUNSTATUS_SCHEDULED);
     case JOB_RUNNING:
-        return "RUNNING";
+        return runstatus_name(RUNSTATUS_RUNNING);
     case JOB_COMPLETED:
-        return "FINISHED";
+        return runstatus_name(RUNSTATUS_FINISHED);
     case JOB_CANCELLED:
-        return "KILLED";
+        return runstatus_name(RUNSTATUS_KILLED);
     default:
-        return "FAILED";
+        return runstatus_name(RUNSTATUS_FAILED);
     }
 }
 

@@ -19,6 +19,7 @@
 
 #include "../util/misc.h"
 #include "../util/path.h"
+#include "../util/runstatus.h"
 #include "archive.h"
 #include "launch.h"
 #include "mlproject.h"
@@ -184,7 +185,7 @@ static json_t *job_service_row(const job_service *s, const char *job_id, const c
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "job_id", job_id,
                      "experiment_id", exp_id, "run_name", r->run_name ? r->run_name : "",
                      "backend", backend_kind_name(cfg->backend), "state",
-                     job_state_name(JOB_PENDING), "run_status", "SCHEDULED", "entry_point",
+                     job_state_name(JOB_PENDING), "run_status", runstatus_name(RUNSTATUS_SCHEDULED), "entry_point",
                      r->entry_point ? r->entry_point : "main", "user_id", user, "source",
                      r->source ? r->source : "cairn", "workdir", workdir, "submit_time",
                      (json_int_t)time_now_ms(), "host", s->host);
@@ -238,7 +239,7 @@ static int job_service_launch(job_service *s, const job_submit_req *r, const cha
                       "command", l.command, "entry_point", l.entry_point);
     else
         f = json_pack("{s:s, s:s, s:s, s:s, s:I}", "run_id", l.run_id ? l.run_id : "", "state",
-                      job_state_name(JOB_FAILED), "run_status", "FAILED", "reason", e->msg,
+                      job_state_name(JOB_FAILED), "run_status", runstatus_name(RUNSTATUS_FAILED), "reason", e->msg,
                       "end_time", (json_int_t)time_now_ms());
     cerr e2;
     if (store_job_update(s->st, job_id, f, &e2) < 0 && rc == 0)
