@@ -30,6 +30,9 @@ extern "C" {
 #define CAIRN_EXTERN
 #endif
 
+/* Cairn's version, defined here and nowhere else: the Makefile reads it for
+ * cairn.pc, the man page and `cairn --version`, python/setup.py for the Python
+ * package, and libcairn sends it in its User-Agent. */
 #define CAIRN_VERSION_STRING "0.1.0"
 
 /* Return codes. */

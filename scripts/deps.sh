@@ -14,9 +14,11 @@ if [ "$mode" = test ]; then
     # starts for tests/e2e. python3-sklearn (with numpy): examples/wine-quality, run by
     # tests/e2e/test_run.py. swift swift-proxy swift-account swift-container swift-object:
     # the S3 server (s3api) scripts/swift.sh starts for the S3 artifact store's tests.
+    # clang libclang-rt-14-dev (libFuzzer, ASan, UBSan): `make fuzz`, whose harnesses
+    # scripts/fuzz.sh runs briefly.
     pkgs+=(libcmocka-dev python3 python3-requests python3-pytest python3-pip python3-setuptools sqlite3 curl
            postgresql g++ gfortran slurmctld slurmd slurm-client munge python3-sklearn
-           swift swift-proxy swift-account swift-container swift-object)
+           swift swift-proxy swift-account swift-container swift-object clang libclang-rt-14-dev)
 fi
 
 missing=()

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # test.sh - install what is missing, build (normal and ASan+UBSan), and run
 # every suite against both builds: C unit tests (cmocka, including the
-# libcairn client tests in tests/client/test_*.c), black-box API tests
+# libcairn client tests in tests/client/test_*.c), the layer rules on the
+# release objects (scripts/check_layers.sh), the make flags
+# (scripts/check_flags.sh), every fuzz harness for 10 s (scripts/fuzz.sh),
+# black-box API tests
 # (pytest driving build/cairn) on SQLite and once more on a throw-away
 # PostgreSQL (scripts/pg.sh), and the client suites (tests/client: the CLI,
 # the Python binding over build/libcairn.so, the offline spool, mlruns import,
@@ -61,6 +64,28 @@ run_units() {
         echo "unit $(basename "$dir")/$(basename "$t"): $ok passed, $nok failed (exit $rc)"
         if [ "$nok" -ne 0 ] || [ $rc -ne 0 ]; then grep -v '^ok ' "$out" | head -50; fi
     done
+}
+
+# run_tap NAME CMD...: a script that prints TAP ("ok N - ..." / "not ok N -
+# ..."); count its cases. A script that says "1..0 # SKIP reason" adds
+# nothing and the reason is shown; one that fails without a "not ok" line
+# counts as one failure.
+run_tap() {
+    local name=$1; shift
+    local out="$results/$name.tap"
+    "$@" >"$out" 2>&1
+    local rc=$? ok nok
+    ok=$(grep -c '^ok ' "$out")
+    nok=$(grep -c '^not ok ' "$out")
+    passed=$((passed + ok))
+    failed=$((failed + nok))
+    if grep -q '^1\.\.0 # SKIP' "$out"; then
+        echo "$name: skipped: $(sed -n 's/^1\.\.0 # SKIP //p' "$out")"
+        return
+    fi
+    if [ $rc -ne 0 ] && [ "$nok" -eq 0 ]; then failed=$((failed + 1)); nok=1; fi
+    echo "$name: $ok passed, $nok failed (exit $rc)"
+    if [ "$nok" -ne 0 ]; then grep -v '^ok ' "$out" | head -60; fi
 }
 
 # pytest writes JUnit XML; count its testcases.
@@ -191,6 +216,14 @@ if build; then
     # First, so its waits (four Slurm jobs run into their 1-minute limit)
     # overlap everything else.
     start_e2e "$PWD/build/cairn"
+    # The code's own rules: which layer calls which (on the objects just
+    # built; the checker first proves itself on tests/layers/), that a
+    # user's make flags add to the project's, and every fuzz harness for a
+    # few seconds (make fuzz; skipped, with the reason, without clang).
+    run_tap layers-self-test bash scripts/check_layers.sh --self-test
+    run_tap layers bash scripts/check_layers.sh build
+    run_tap make-flags bash scripts/check_flags.sh
+    run_tap fuzz bash scripts/fuzz.sh 10
     run_units build
     [ -d tests/api ] && run_api "$PWD/build/cairn" release env
     [ -d tests/api ] && run_api_pg "$PWD/build/cairn" release-postgres

@@ -5,6 +5,7 @@
 
 #include "../util/jsonx.h"
 #include "../util/misc.h"
+#include "../util/runstatus.h"
 #include "api.h"
 #include "common.h"
 #include "../store/validate.h"
@@ -52,24 +53,21 @@ int api_runs_get(const api_ctx *ctx, const api_request *req, json_t **out, cerr 
 /* RunStatus accepts its enum names or numbers, as protobuf JSON does. */
 static int runs_status(const json_t *args, const char **status, cerr *e)
 {
-    static const char *names[] = {NULL, "RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"};
     json_t *v = json_object_get(args, "status");
     *status = NULL;
     if (v == NULL || json_is_null(v))
         return 0;
-    if (json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 5) {
-        *status = names[json_integer_value(v)];
+    if (json_is_integer(v) && json_integer_value(v) >= RUNSTATUS_RUNNING && json_integer_value(v) <= RUNSTATUS_MAX) {
+        *status = runstatus_name((int)json_integer_value(v));
         return 0;
     }
-    for (int i = 1; json_is_string(v) && i <= 5; i++)
-        if (strcmp(json_string_value(v), names[i]) == 0) {
-            *status = names[i];
-            return 0;
-        }
+    if (json_is_string(v) && runstatus_parse(json_string_value(v)) != RUNSTATUS_NONE) {
+        *status = runstatus_name(runstatus_parse(json_string_value(v)));
+        return 0;
+    }
     char *shown = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
     cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
-             "Invalid value %.100s for parameter 'status' supplied. It must be one of RUNNING, "
-             "SCHEDULED, FINISHED, FAILED, KILLED.",
+             "Invalid value %.100s for parameter 'status' supplied. It must be one of " RUNSTATUS_LIST ".",
              shown ? shown : "?");
     free(shown);
     return -1;

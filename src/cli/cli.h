@@ -4,7 +4,9 @@
 #ifndef CAIRN_CLI_H
 #define CAIRN_CLI_H
 
-#define CAIRN_VERSION "0.1.0"
+#include "cairn.h" /* CAIRN_VERSION_STRING, the one version */
+
+#define CAIRN_VERSION CAIRN_VERSION_STRING
 /* The MLflow release whose REST API and schema Cairn implements. */
 #define CAIRN_MLFLOW_VERSION "2.9.2"
 

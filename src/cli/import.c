@@ -22,6 +22,7 @@
 
 #include "cmd.h"
 #include "mlruns.h"
+#include "../util/runstatus.h"
 
 typedef struct {
     cairn_client *c;
@@ -155,11 +156,10 @@ static int add_artifact(void *ud, const char *key, const char *path)
 
 static const char *status_name(const char *s)
 {
-    static const char *const names[] = {"", "RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"};
     if (s == NULL || *s == '\0')
-        return "FINISHED";
+        return runstatus_name(RUNSTATUS_FINISHED);
     if (s[0] >= '1' && s[0] <= '5' && s[1] == '\0')
-        return names[s[0] - '0'];
+        return runstatus_name(s[0] - '0');
     return s;
 }
 

@@ -16,6 +16,7 @@
 #include "cmd.h"
 #include "jobs.h"
 #include "../jobs/archive.h"
+#include "../util/runstatus.h"
 
 /* The server's upload limit (docs/JOBS.md): checked before sending. */
 #define SUBMIT_MAX_ARCHIVE (100LL * 1024 * 1024)
@@ -200,7 +201,7 @@ static int submit_outcome(json_t *job, int json)
         fprintf(stderr, "cairn: job %s ended %s%s%s (run %s %s)\n", cmd_str(job, "job_id"), cmd_str(job, "state"),
                 *reason ? ": " : "", reason, cmd_str(job, "run_id"), status);
     }
-    return strcmp(status, "FINISHED") == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    return runstatus_parse(status) == RUNSTATUS_FINISHED ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
 /* After the answer to jobs/submit: print, then follow or wait if asked. */

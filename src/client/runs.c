@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "../util/runstatus.h"
 
 static const char *cl_getenv(const char *name)
 {
@@ -199,11 +200,6 @@ int cairn_run_search(cairn_client *c, const char *experiment_ids, const char *fi
     return cl_dump_out(json_pack("{s:o}", "runs", all), json_out);
 }
 
-static int cl_terminal(const char *status)
-{
-    return strcmp(status, "FINISHED") == 0 || strcmp(status, "FAILED") == 0 || strcmp(status, "KILLED") == 0;
-}
-
 int cl_run_update_online(cairn_client *c, const char *run_id, const char *status, int64_t end_time)
 {
     json_t *body = json_pack("{s:s}", "run_id", run_id);
@@ -221,14 +217,9 @@ int cairn_run_update_status(cairn_client *c, const char *run_id, const char *sta
     run_id = cl_run_or_env(run_id);
     if (c == NULL || run_id == NULL)
         return cl_fail(CAIRN_EINVAL, "missing run id (pass one or set MLFLOW_RUN_ID)");
-    static const char *const ok[] = {"RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"};
-    int known = 0;
-    for (size_t i = 0; status != NULL && i < sizeof ok / sizeof ok[0]; i++)
-        known |= strcmp(status, ok[i]) == 0;
-    if (!known)
-        return cl_fail(CAIRN_EINVAL, "invalid run status '%s' (RUNNING, SCHEDULED, FINISHED, FAILED, KILLED)",
-                       status ? status : "");
-    if (end_time_ms <= 0 && cl_terminal(status))
+    if (runstatus_parse(status) == RUNSTATUS_NONE)
+        return cl_fail(CAIRN_EINVAL, "invalid run status '%s' (" RUNSTATUS_LIST ")", status ? status : "");
+    if (end_time_ms <= 0 && runstatus_is_terminal(status))
         end_time_ms = cl_now_ms();
     int r = CAIRN_EUNREACHABLE;
     if (!atomic_load(&c->offline) && !cl_is_local_run(run_id)) {

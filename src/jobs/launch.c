@@ -23,6 +23,7 @@
 
 #include "../store/validate.h"
 #include "../util/misc.h"
+#include "../util/runstatus.h"
 #include "../util/sbuf.h"
 #include "launch.h"
 #include "mlproject.h"
@@ -249,7 +250,7 @@ static int job_create_run(const job_tracker *t, const job_launch_req *req, const
     int rc = t->run_log(t->ctx, *run_id, params, run->nparams, NULL, 0, e);
     free(params);
     if (rc == 0)
-        rc = t->run_status(t->ctx, *run_id, "SCHEDULED", 0, e);
+        rc = t->run_status(t->ctx, *run_id, runstatus_name(RUNSTATUS_SCHEDULED), 0, e);
     return rc;
 }
 
@@ -260,7 +261,7 @@ static void job_fail_run(const job_tracker *t, const char *run_id, const char *r
     cerr ignored;
     store_kv tags[] = {{"cairn.job.state", job_state_name(JOB_FAILED)}, {"cairn.job.reason", reason}};
     t->run_log(t->ctx, run_id, NULL, 0, tags, 2, &ignored);
-    t->run_status(t->ctx, run_id, "FAILED", time_now_ms(), &ignored);
+    t->run_status(t->ctx, run_id, runstatus_name(RUNSTATUS_FAILED), time_now_ms(), &ignored);
 }
 
 static int job_submit(const job_tracker *t, const job_launch_req *req, const backend_config *cfg,
@@ -365,7 +366,7 @@ static int job_finish(const job_tracker *t, const char *run_id, const job_status
     store_kv tags[3];
     size_t n = 0;
     tags[n++] = (store_kv){"cairn.job.state", job_state_name(now->state)};
-    if (strcmp(status, "FINISHED") != 0) {
+    if (runstatus_parse(status) != RUNSTATUS_FINISHED) {
         job_reason(now, &reason);
         tags[n++] = (store_kv){"cairn.job.reason", sbuf_str(&reason)};
     }

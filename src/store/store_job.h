@@ -1,23 +1,12 @@
 /* store_job.h - a job as the store keeps it (a row of cairn_jobs), as a
- * struct with typed fields, and the two vocabularies it is made of: the
- * states of a job and the kinds of backend, each with its one name table.
+ * struct with typed fields.
  *
  * It lives in store/ because the store reads and writes it, and the store
  * sees nothing above it; jobs/ (job.h, backend_config.h) builds on it and
  * api/ turns it into the Job object of docs/JOBS.md, which is the only place
  * a job becomes JSON.
  *
- * The states are Slurm's job state names (squeue's long form), which the
- * local backend uses as well, plus LOST for a job whose process or record
- * vanished without a final state. A run's MLflow status follows from the
- * state (job_state_run_status):
- *
- *   PENDING                                    SCHEDULED
- *   RUNNING                                    RUNNING
- *   COMPLETED                                  FINISHED
- *   CANCELLED                                  KILLED
- *   FAILED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL,
- *   PREEMPTED, BOOT_FAIL, DEADLINE, LOST       FAILED (the state is the reason)
+ * The vocabularies (job states, backend kinds) are util/jobword.h's.
  */
 #ifndef CAIRN_STORE_JOB_H
 #define CAIRN_STORE_JOB_H
@@ -26,38 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum {
-    JOB_PENDING,
-    JOB_RUNNING,
-    JOB_COMPLETED,
-    JOB_FAILED,
-    JOB_CANCELLED,
-    JOB_TIMEOUT,
-    JOB_OUT_OF_MEMORY,
-    JOB_NODE_FAIL,
-    JOB_PREEMPTED,
-    JOB_BOOT_FAIL,
-    JOB_DEADLINE,
-    JOB_LOST,
-} job_state;
-#define JOB_STATE_COUNT (JOB_LOST + 1)
+#include "../util/jobword.h"
 
-/* "PENDING", ...; "UNKNOWN" for a value out of range. */
-const char *job_state_name(job_state s);
-/* Exactly one of the names above (jobs/job.h's job_state_parse also reads
- * Slurm's other spellings). -1 for anything else. */
-int job_state_from_name(const char *name, job_state *out);
-/* "SCHEDULED", "RUNNING", "FINISHED", "FAILED" or "KILLED". */
-const char *job_state_run_status(job_state s);
-bool job_state_terminal(job_state s);
 
-typedef enum { BACKEND_LOCAL, BACKEND_SLURM, BACKEND_UNICORE, BACKEND_KUBERNETES } backend_kind;
-#define BACKEND_KIND_COUNT (BACKEND_KUBERNETES + 1)
-
-/* "local", "slurm", "unicore" or "kubernetes". */
-const char *backend_kind_name(backend_kind k);
-/* One of those names to its kind; -1 for anything else. */
-int backend_kind_parse(const char *name, backend_kind *out);
 
 /* One job. Every string is the struct's own (heap), freed by
  * store_job_free; a text the job does not have yet is "" or NULL (the store

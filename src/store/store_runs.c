@@ -13,6 +13,7 @@
 #include <sys/random.h>
 
 #include "../util/misc.h"
+#include "../util/runstatus.h"
 
 static int store_run_not_found(const char *run_id, cerr *e)
 {
@@ -259,11 +260,7 @@ typedef struct store_run_change {
 
 static bool store_run_status_valid(const char *status)
 {
-    static const char *const names[] = {"RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (strcmp(status, names[i]) == 0)
-            return true;
-    return false;
+    return runstatus_parse(status) != RUNSTATUS_NONE;
 }
 
 static int store_run_update_fn(db_conn *c, void *arg, cerr *e)

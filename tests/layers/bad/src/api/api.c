@@ -1,0 +1,3 @@
+#include "api.h"
+#include "../store/store.h"
+int api_handle(void) { return store_put(); }

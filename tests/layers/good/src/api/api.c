@@ -1,0 +1,3 @@
+#include "api.h"
+int store_put(void);
+int api_handle(void) { return store_put(); }

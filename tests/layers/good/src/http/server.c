@@ -1,0 +1,2 @@
+#include "../api/api.h"
+int http_reply(void) { return api_handle(); }

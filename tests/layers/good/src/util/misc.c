@@ -1,0 +1,2 @@
+#include "misc.h"
+int util_count(void) { return 0; }
