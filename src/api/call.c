@@ -123,10 +123,8 @@ int api_call_queued(const api_route *route, const api_ctx *ctx, api_request *req
     cerr_clear(&e);
     if (route->prep == NULL)
         return API_BLOCKING;
-    if (api_access_check(ctx, route, req, &e) < 0) {
-        done(arg, -1, NULL, &e);
-        return 0;
-    }
+    if (api_access_check(ctx, route, req, &e) < 0)
+        goto refused;
     api_pending *p = calloc(1, sizeof *p);
     if (p == NULL)
         abort();
@@ -134,8 +132,7 @@ int api_call_queued(const api_route *route, const api_ctx *ctx, api_request *req
     p->arg = arg;
     if (route->prep(req, &p->batch, &e) < 0) {
         api_pending_free(p);
-        done(arg, -1, NULL, &e);
-        return 0;
+        goto refused;
     }
     api_batch *b = &p->batch;
     /* The store may answer before this returns: p is its from here on. */
@@ -151,4 +148,10 @@ int api_call_queued(const api_route *route, const api_ctx *ctx, api_request *req
     json_decref(req->args);
     api_pending_free(p);
     return API_BLOCKING;
+
+refused: /* answered at once; the request is ours to drop, as when queued */
+    json_decref(req->args);
+    req->args = NULL;
+    done(arg, -1, NULL, &e);
+    return 0;
 }
