@@ -16,9 +16,9 @@ as_owner() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+SERVICE_NAME=pg.sh
+# shellcheck source=scripts/service_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/service_lib.sh"
 
 case "${1:-}" in
 start)

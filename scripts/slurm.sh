@@ -25,54 +25,9 @@ set -euo pipefail
 
 START_TIMEOUT=${CAIRN_SLURM_START_TIMEOUT:-30}   # seconds until the node must be idle
 
-die() { echo "slurm.sh: $*" >&2; exit 1; }
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-alive() {   # alive PID: the process exists and is not a zombie (its parent,
-            # init here, may reap it late)
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [ "${stat%% *}" != Z ]
-}
-
-pid_of() {   # pid_of FILE: the PID in FILE if that process is alive
-    local pid
-    pid=$(head -1 "$1" 2>/dev/null | tr -dc 0-9) || true
-    [ -n "$pid" ] && alive "$pid" && echo "$pid"
-    return 0
-}
-
-stop_pids() {   # stop_pids FILE...: SIGTERM the processes in the PID files, SIGKILL after 10 s
-    local f pid pids=() i
-    for f in "$@"; do
-        pid=$(pid_of "$f")
-        [ -n "$pid" ] || continue
-        kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
-    done
-    for i in $(seq 100); do
-        [ ${#pids[@]} -gt 0 ] || return 0
-        local left=()
-        for pid in "${pids[@]}"; do alive "$pid" && left+=("$pid"); done
-        pids=("${left[@]+"${left[@]}"}")
-        [ ${#pids[@]} -gt 0 ] || return 0
-        sleep 0.1
-    done
-    echo "slurm.sh: PID ${pids[*]} ignored SIGTERM for 10 s, killing" >&2
-    kill -KILL "${pids[@]}" 2>/dev/null || true
-}
-
-log_tails() {   # the end of every log in DIR, for a failure message
-    local f
-    for f in "$1"/munge/munged.log "$1"/ctld/slurmctld.log "$1"/d/slurmd.log; do
-        [ -f "$f" ] || continue
-        echo "--- $f (last 20 lines)" >&2
-        tail -20 "$f" >&2
-    done
-}
+SERVICE_NAME=slurm.sh
+# shellcheck source=scripts/service_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/service_lib.sh"
 
 write_conf() {   # write_conf DIR NODE CTLD_PORT SLURMD_PORT
     local dir=$1 node=$2
@@ -153,7 +108,7 @@ start() {
         --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed" \
         >"$dir/munge/start.out" 2>&1; then
         cat "$dir/munge/start.out" >&2
-        log_tails "$dir"
+        log_tails "$dir"/munge/munged.log "$dir"/ctld/slurmctld.log "$dir"/d/slurmd.log
         stop "$dir"
         die "munged did not start"
     fi
@@ -191,7 +146,7 @@ start() {
     if [ "$state" != idle ]; then
         echo "slurm.sh: the node $node is '${state:-unknown}', not idle, after ${START_TIMEOUT} s" >&2
         cat "$dir/ctld/start.out" "$dir/d/start.out" >&2 2>/dev/null || true
-        log_tails "$dir"
+        log_tails "$dir"/munge/munged.log "$dir"/ctld/slurmctld.log "$dir"/d/slurmd.log
         stop "$dir"
         exit 1
     fi

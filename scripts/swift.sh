@@ -34,53 +34,9 @@ S3_KEY=testing
 REGION=us-east-1
 SERVERS=(account container object proxy)
 
-die() { echo "swift.sh: $*" >&2; exit 1; }
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-alive() {   # alive PID: the process exists and is not a zombie
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [ "${stat%% *}" != Z ]
-}
-
-pid_of() {   # pid_of FILE: the PID in FILE if that process is alive
-    local pid
-    pid=$(head -1 "$1" 2>/dev/null | tr -dc 0-9) || true
-    [ -n "$pid" ] && alive "$pid" && echo "$pid"
-    return 0
-}
-
-stop_pids() {   # stop_pids FILE...: SIGTERM the processes in the PID files, SIGKILL after 10 s
-    local f pid pids=() i
-    for f in "$@"; do
-        pid=$(pid_of "$f")
-        [ -n "$pid" ] || continue
-        kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
-    done
-    for i in $(seq 100); do
-        [ ${#pids[@]} -gt 0 ] || return 0
-        local left=()
-        for pid in "${pids[@]}"; do alive "$pid" && left+=("$pid"); done
-        pids=("${left[@]+"${left[@]}"}")
-        [ ${#pids[@]} -gt 0 ] || return 0
-        sleep 0.1
-    done
-    echo "swift.sh: PID ${pids[*]} ignored SIGTERM for 10 s, killing" >&2
-    kill -KILL "${pids[@]}" 2>/dev/null || true
-}
-
-log_tails() {
-    local f
-    for f in "$1"/log/*.log; do
-        [ -f "$f" ] || continue
-        echo "--- $f (last 20 lines)" >&2
-        tail -20 "$f" >&2
-    done
-}
+SERVICE_NAME=swift.sh
+# shellcheck source=scripts/service_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/service_lib.sh"
 
 # write_server_conf DIR NAME PORT: the account, container or object server.
 write_server_conf() {
@@ -247,7 +203,7 @@ start() {
         break
     done
     if [ -z "$ok" ]; then
-        log_tails "$dir"
+        log_tails "$dir"/log/*.log
         stop "$dir"
         die "S3 did not answer at ${url:-?} within ${START_TIMEOUT} s"
     fi
@@ -256,7 +212,7 @@ start() {
     printf 'machine 127.0.0.1 login %s password %s\n' "$S3_USER" "$S3_KEY" >"$dir/etc/netrc"
     for i in $(seq 50); do
         make_bucket "$dir" "$url" && break
-        [ "$i" -lt 50 ] || { cat "$dir/log/make_bucket.out" >&2; log_tails "$dir"; stop "$dir"; die "could not create bucket $BUCKET"; }
+        [ "$i" -lt 50 ] || { cat "$dir/log/make_bucket.out" >&2; log_tails "$dir"/log/*.log; stop "$dir"; die "could not create bucket $BUCKET"; }
         sleep 0.2
     done
     echo "export CAIRN_SWIFT_DIR=$dir MLFLOW_S3_ENDPOINT_URL=$url AWS_ACCESS_KEY_ID=$S3_USER" \
