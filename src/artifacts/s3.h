@@ -21,11 +21,18 @@
 
 /* Multipart part size: S3 wants at least 5 MiB per part but the last, and
  * at most 10000 parts; 8 MiB is what boto uses and allows 78 GiB objects,
- * 64 MiB allows 625 GiB. A writer holds two parts in memory. */
+ * 64 MiB allows 625 GiB. */
 #define S3_PART_MB_DEFAULT 8
 #define S3_PART_MB_MIN 8
 #define S3_PART_MB_MAX 64
 #define S3_MAX_PARTS 10000
+/* Parts of one upload in flight at once (each on its own thread and curl
+ * handle), as boto's transfer manager does: one part at a time leaves the
+ * stream idle for S3's per-request latency. A writer holds S3_WRITE_BUFS
+ * parts in memory: those in flight and the one being filled (40 MiB with
+ * the default part size). */
+#define S3_UPLOAD_STREAMS 4
+#define S3_WRITE_BUFS (S3_UPLOAD_STREAMS + 1)
 /* A reader's buffer between its transfer thread and the caller. */
 #define S3_READ_BUF (2u << 20)
 /* Keys per ListObjectsV2 page (S3's own maximum) and per DeleteObjects. */
