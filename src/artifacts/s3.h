@@ -28,13 +28,21 @@
 #define S3_MAX_PARTS 10000
 /* Parts of one upload in flight at once (each on its own thread and curl
  * handle), as boto's transfer manager does: one part at a time leaves the
- * stream idle for S3's per-request latency. A writer holds S3_WRITE_BUFS
- * parts in memory: those in flight and the one being filled (40 MiB with
- * the default part size). */
+ * stream idle for S3's per-request latency. A writer holds the parts in
+ * flight and the one being filled, at most S3_WRITE_BUFS and no more than
+ * S3_WRITE_MEM bytes of them, but always two: 5 parts (40 MiB) with the
+ * default part size, 3 of 16 MiB, 2 of 24 MiB or more. */
 #define S3_UPLOAD_STREAMS 4
 #define S3_WRITE_BUFS (S3_UPLOAD_STREAMS + 1)
-/* A reader's buffer between its transfer thread and the caller. */
+#define S3_WRITE_MEM (48u << 20)
+/* A reader's buffer between its transfer thread and the caller, and how
+ * much of it must fill before a caller waiting for bytes is woken. */
 #define S3_READ_BUF (2u << 20)
+#define S3_READ_WAKE (256u << 10)
+/* curl's receive buffer (its maximum) and send buffer: fewer, larger
+ * reads, writes and callbacks than its 16 KiB and 64 KiB defaults. */
+#define S3_CURL_RECV_BUF (512L << 10)
+#define S3_CURL_SEND_BUF (512L << 10)
 /* Keys per ListObjectsV2 page (S3's own maximum) and per DeleteObjects. */
 #define S3_LIST_MAX_KEYS 1000
 #define S3_DELETE_BATCH 1000

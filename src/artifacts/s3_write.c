@@ -9,7 +9,8 @@
  * bytes instead of stopping the stream; parts may finish in any order and
  * their ETags are kept by part number. With every buffer in flight a write
  * takes nothing and the notify function is called when one frees, so an
- * HTTP thread never waits on S3. Memory is S3_WRITE_BUFS parts per upload
+ * HTTP thread never waits on S3. Memory is at most S3_WRITE_BUFS parts per
+ * upload and no more than S3_WRITE_MEM unless that is under two parts
  * (mapped on first use, unmapped at the end), whatever the object's size.
  *
  * Atomicity is S3's: parts are invisible until CompleteMultipartUpload, and
@@ -44,8 +45,10 @@ typedef struct s3_writer {
     pthread_cond_t work;  /* the threads wait for a part (or the end) */
     pthread_cond_t space; /* writer_wait waits for a free buffer */
     pthread_cond_t ready; /* threads wait for the upload id another one asks for */
-    pthread_t th[S3_UPLOAD_STREAMS];
+    pthread_t th[S3_WRITE_BUFS - 1];
     int nthreads;
+    int nbufs;   /* buffers this writer may map: see s3_writer_open */
+    int streams; /* upload threads it may start: nbufs - 1 */
     int idle;                 /* threads waiting for a part */
     bool closing;             /* no part will be handed any more */
     atomic_bool stopping;     /* abort or a failed part: give up the transfers in flight */
@@ -229,7 +232,7 @@ static void *s3_writer_main(void *arg)
 /* A free buffer for the caller to fill (mapped on first use), or -1. */
 static int s3_free_buf(s3_writer *w)
 {
-    for (int i = 0; i < S3_WRITE_BUFS; i++) {
+    for (int i = 0; i < w->nbufs; i++) {
         if (w->busy[i])
             continue;
         if (w->buf[i] == NULL) {
@@ -274,7 +277,7 @@ static int s3_hand(s3_writer *w, int i, cerr *e)
     w->busy[i] = true;
     w->queue[(w->qhead + w->qlen) % S3_WRITE_BUFS] = i;
     w->qlen++;
-    if (w->qlen > w->idle && w->nthreads < S3_UPLOAD_STREAMS) {
+    if (w->qlen > w->idle && w->nthreads < w->streams) {
         if (pthread_create(&w->th[w->nthreads], NULL, s3_writer_main, w) == 0) {
             w->nthreads++;
         } else if (w->nthreads == 0) {
@@ -313,6 +316,14 @@ int s3_writer_open(artifacts_store *st, const char *rel, artifacts_writer **out,
     w->key = sbuf_detach(&key);
     w->part_size = s->part_size;
     w->fill = -1;
+    /* As many buffers as S3_WRITE_MEM holds, at least two: big parts
+     * need less overlap, and memory stays what two parts always took. */
+    w->nbufs = (int)(S3_WRITE_MEM / w->part_size);
+    if (w->nbufs > S3_WRITE_BUFS)
+        w->nbufs = S3_WRITE_BUFS;
+    if (w->nbufs < 2)
+        w->nbufs = 2;
+    w->streams = w->nbufs - 1;
     atomic_init(&w->stopping, false);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->work, NULL);
@@ -366,7 +377,7 @@ void s3_writer_wait(artifacts_writer *aw)
     pthread_mutex_lock(&w->mu);
     for (;;) {
         bool free_buf = w->fill >= 0;
-        for (int i = 0; i < S3_WRITE_BUFS; i++)
+        for (int i = 0; i < w->nbufs; i++)
             free_buf = free_buf || !w->busy[i];
         if (w->failed || free_buf)
             break;
@@ -386,7 +397,7 @@ void s3_writer_notify(artifacts_writer *aw, artifacts_notify_fn fn, void *arg)
     bool now = false;
     if (fn && w->want) {
         now = w->failed;
-        for (int i = 0; i < S3_WRITE_BUFS; i++)
+        for (int i = 0; i < w->nbufs; i++)
             now = now || !w->busy[i];
         if (now)
             w->want = false;
