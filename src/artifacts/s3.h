@@ -37,8 +37,8 @@
 #define S3_WRITE_MEM (48u << 20)
 /* A reader's buffer between its transfer thread and the caller, and how
  * much of it must fill before a caller waiting for bytes is woken. */
-#define S3_READ_BUF (2u << 20)
-#define S3_READ_WAKE (256u << 10)
+#define S3_READ_BUF (4u << 20)
+#define S3_READ_WAKE (1u << 20)
 /* curl's receive buffer (its maximum) and send buffer: fewer, larger
  * reads, writes and callbacks than its 16 KiB and 64 KiB defaults. */
 #define S3_CURL_RECV_BUF (512L << 10)
