@@ -80,6 +80,9 @@ static artifacts_store *open_store(const char *sub)
     int rc = artifacts_store_open(uri, &s, &e);
     if (rc != 0)
         fail_msg("open %s: %s", uri, e.msg);
+    /* The sizes below are counted in parts of S3's smallest size we allow,
+     * whatever the default is. */
+    s3_test_set_part_size(s, (size_t)S3_PART_MB_MIN * MIB);
     return s;
 }
 
