@@ -20,14 +20,31 @@
 #include "store.h"
 
 /* Multipart part size: S3 wants at least 5 MiB per part but the last, and
- * at most 10000 parts; 8 MiB is what boto uses and allows 78 GiB objects,
- * 64 MiB allows 625 GiB. A writer holds two parts in memory. */
-#define S3_PART_MB_DEFAULT 8
+ * at most 10000 parts; 8 MiB (boto's) allows 78 GiB objects, 16 MiB 156 GiB,
+ * 64 MiB 625 GiB. 16 by default: every part costs S3 a request (for Swift,
+ * measured: about as much CPU as 8 MiB of bytes), and 16 MiB parts uploaded
+ * 15% faster than 8 MiB ones in the same memory (docs/BENCHMARKS.md). */
+#define S3_PART_MB_DEFAULT 16
 #define S3_PART_MB_MIN 8
 #define S3_PART_MB_MAX 64
 #define S3_MAX_PARTS 10000
-/* A reader's buffer between its transfer thread and the caller. */
-#define S3_READ_BUF (2u << 20)
+/* Parts of one upload in flight at once (each on its own thread and curl
+ * handle), as boto's transfer manager does: one part at a time leaves the
+ * stream idle for S3's per-request latency. A writer holds the parts in
+ * flight and the one being filled, at most S3_WRITE_BUFS and no more than
+ * S3_WRITE_MEM bytes of them, but always two: 3 parts (48 MiB) with the
+ * default part size, 5 of 8 MiB, 2 of 24 MiB or more. */
+#define S3_UPLOAD_STREAMS 4
+#define S3_WRITE_BUFS (S3_UPLOAD_STREAMS + 1)
+#define S3_WRITE_MEM (48u << 20)
+/* A reader's buffer between its transfer thread and the caller, and how
+ * much of it must fill before a caller waiting for bytes is woken. */
+#define S3_READ_BUF (4u << 20)
+#define S3_READ_WAKE (1u << 20)
+/* curl's receive buffer (its maximum) and send buffer: fewer, larger
+ * reads, writes and callbacks than its 16 KiB and 64 KiB defaults. */
+#define S3_CURL_RECV_BUF (512L << 10)
+#define S3_CURL_SEND_BUF (512L << 10)
 /* Keys per ListObjectsV2 page (S3's own maximum) and per DeleteObjects. */
 #define S3_LIST_MAX_KEYS 1000
 #define S3_DELETE_BATCH 1000

@@ -82,6 +82,11 @@ static size_t s3_sink(const char *p, size_t n, void *arg)
         memcpy(r->ring + tail, p + done, k);
         r->count += k;
         done += k;
+        /* A waiting caller is woken for S3_READ_WAKE bytes at least (or a
+         * full ring), not for each of curl's pieces: every wake-up costs
+         * its connection a resume. The end of the transfer wakes it too. */
+        if (r->count < S3_READ_WAKE && r->count < S3_READ_BUF)
+            continue;
         void *fn_arg;
         artifacts_notify_fn fn = s3_take_notify(r, &fn_arg);
         if (fn) {
@@ -253,7 +258,14 @@ void s3_reader_notify(artifacts_reader *ar, artifacts_notify_fn fn, void *arg)
     pthread_mutex_lock(&r->mu);
     r->fn = fn;
     r->arg = arg;
+    /* A read answered AGAIN before fn was set: bytes (or the end) may have
+     * come in between, with no one to tell. */
+    bool now = fn && r->want && (r->count > 0 || r->done || r->failed);
+    if (now)
+        r->want = false;
     pthread_mutex_unlock(&r->mu);
+    if (now)
+        fn(arg);
 }
 
 int s3_reader_fd(artifacts_reader *ar)

@@ -233,6 +233,10 @@ int s3_perform(s3_store *s, CURL *h, const s3_call *c, s3_resp *r, cerr *e)
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, s3_on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, c->stop ? 0L : 1L);
+    if (c->sink)
+        curl_easy_setopt(h, CURLOPT_BUFFERSIZE, S3_CURL_RECV_BUF);
+    if (c->read)
+        curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, S3_CURL_SEND_BUF);
     if (s->access_key) {
         curl_easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);
         curl_easy_setopt(h, CURLOPT_USERNAME, s->access_key);

@@ -1,11 +1,17 @@
 /* s3_write.c - the S3 writer: a streamed multipart upload in constant memory.
  *
  * The caller fills a part-sized buffer; a full buffer is handed to the
- * writer's thread, which uploads it as the next part (UploadPart) while the
- * caller fills the second buffer. With both buffers in flight a write takes
- * nothing and the notify function is called when one frees, so an HTTP
- * thread never waits on S3. Memory is two parts per upload, whatever the
- * object's size.
+ * writer's upload threads, which send it as the next part (UploadPart)
+ * while the caller fills another buffer. Up to S3_UPLOAD_STREAMS parts are
+ * in flight at once, each on its own thread and curl handle, so the
+ * latency S3 adds to every request (for Swift: authorisation, a container
+ * lookup, an fsync at the end of each part) overlaps with the other parts'
+ * bytes instead of stopping the stream; parts may finish in any order and
+ * their ETags are kept by part number. With every buffer in flight a write
+ * takes nothing and the notify function is called when one frees, so an
+ * HTTP thread never waits on S3. Memory is at most S3_WRITE_BUFS parts per
+ * upload and no more than S3_WRITE_MEM unless that is under two parts
+ * (mapped on first use, unmapped at the end), whatever the object's size.
  *
  * Atomicity is S3's: parts are invisible until CompleteMultipartUpload, and
  * every failure or abort ends with AbortMultipartUpload, so no partial
@@ -16,35 +22,42 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../util/path.h"
 
-#define S3_WBUFS 2
+typedef enum { S3_ID_NONE, S3_ID_MAKING, S3_ID_READY } s3_id_state;
 
 typedef struct s3_writer {
     artifacts_writer base;
     s3_store *s;
     char *key;
     size_t part_size;
-    char *buf[S3_WBUFS];
-    size_t len[S3_WBUFS];
-    bool busy[S3_WBUFS]; /* handed to the thread */
-    int fill;            /* the buffer the caller fills, -1 when none */
-    int queue[S3_WBUFS]; /* handed buffers, oldest first */
+    char *buf[S3_WRITE_BUFS];
+    size_t len[S3_WRITE_BUFS];
+    int num[S3_WRITE_BUFS];   /* the part number of a handed buffer */
+    bool busy[S3_WRITE_BUFS]; /* handed to the threads */
+    int fill;                 /* the buffer the caller fills, -1 when none */
+    int queue[S3_WRITE_BUFS]; /* handed buffers no thread took yet, oldest first */
     int qhead, qlen;
-    int handed;          /* parts handed so far */
+    int handed;               /* parts handed so far (the last part number) */
     pthread_mutex_t mu;
-    pthread_cond_t work;  /* the thread waits for a part (or the end) */
+    pthread_cond_t work;  /* the threads wait for a part (or the end) */
     pthread_cond_t space; /* writer_wait waits for a free buffer */
-    pthread_t th;
-    bool started;
+    pthread_cond_t ready; /* threads wait for the upload id another one asks for */
+    pthread_t th[S3_WRITE_BUFS - 1];
+    int nthreads;
+    int nbufs;   /* buffers this writer may map: see s3_writer_open */
+    int streams; /* upload threads it may start: nbufs - 1 */
+    int idle;                 /* threads waiting for a part */
     bool closing;             /* no part will be handed any more */
-    atomic_bool stopping;     /* abort: give up the transfer in flight */
+    atomic_bool stopping;     /* abort or a failed part: give up the transfers in flight */
     bool failed;
     cerr err;
-    /* The thread's until it is joined: */
-    sbuf upload_id;
-    sbuf parts; /* <Part> elements for CompleteMultipartUpload */
+    s3_id_state id_state;
+    sbuf upload_id;           /* set once, before any part is sent */
+    char **etags;             /* by part number - 1, for CompleteMultipartUpload */
+    size_t etags_cap;
     artifacts_notify_fn fn;
     void *arg;
     bool want; /* a write took 0 bytes: notify when a buffer frees */
@@ -70,7 +83,7 @@ static int s3_writer_stop(void *arg)
     return atomic_load(&((s3_writer *)arg)->stopping);
 }
 
-static int s3_initiate(s3_writer *w, CURL *h, cerr *e)
+static int s3_initiate(s3_writer *w, CURL *h, sbuf *upload_id, cerr *e)
 {
     s3_call c = {.method = "POST", .key = w->key, .query = "uploads=",
                  .content_type = "application/octet-stream", .stop = s3_writer_stop,
@@ -79,7 +92,7 @@ static int s3_initiate(s3_writer *w, CURL *h, cerr *e)
     int rc = s3_perform(w->s, h, &c, &r, e);
     if (rc == 0 && r.status != 200)
         rc = s3_fail(w->s, "POST", w->key, &r, e);
-    if (rc == 0 && s3_xml_upload_id(r.body.data, r.body.len, &w->upload_id) < 0) {
+    if (rc == 0 && s3_xml_upload_id(r.body.data, r.body.len, upload_id) < 0) {
         sbuf where = SBUF_INIT;
         s3_display(w->s, w->key, &where);
         rc = cerr_set(e, CERR_INTERNAL_ERROR,
@@ -91,8 +104,10 @@ static int s3_initiate(s3_writer *w, CURL *h, cerr *e)
     return rc;
 }
 
+/* UploadPart; *etag is the part's ETag (new) on success. upload_id is
+ * read without the lock: it is set once, before any part is sent. */
 static int s3_upload_part(s3_writer *w, CURL *h, int number, const char *data, size_t len,
-                          cerr *e)
+                          char **etag, cerr *e)
 {
     sbuf q = SBUF_INIT;
     sbuf_printf(&q, "partNumber=%d&uploadId=", number);
@@ -111,53 +126,92 @@ static int s3_upload_part(s3_writer *w, CURL *h, int number, const char *data, s
                       where.data, number);
         sbuf_free(&where);
     }
-    if (rc == 0) {
-        sbuf_printf(&w->parts, "<Part><PartNumber>%d</PartNumber><ETag>", number);
-        s3_xml_escape(&w->parts, r.etag.data);
-        sbuf_puts(&w->parts, "</ETag></Part>");
-    }
+    if (rc == 0)
+        *etag = sbuf_detach(&r.etag);
     s3_resp_free(&r);
     sbuf_free(&q);
     return rc;
 }
 
-/* The upload thread: one part at a time, in order. */
+/* Records the first failure and stops the other transfers: the upload is
+ * lost anyway. Locked. */
+static void s3_writer_fail(s3_writer *w, const cerr *e)
+{
+    if (!w->failed) {
+        w->failed = true;
+        w->err = *e;
+    }
+    atomic_store(&w->stopping, true);
+    pthread_cond_broadcast(&w->work);
+    pthread_cond_broadcast(&w->ready);
+}
+
+/* The upload id, asked for by the first thread that needs it; the others
+ * wait for it. Locked (released while asking). */
+static int s3_need_upload_id(s3_writer *w, CURL *h)
+{
+    while (w->id_state == S3_ID_MAKING && !w->failed && !atomic_load(&w->stopping))
+        pthread_cond_wait(&w->ready, &w->mu);
+    if (w->failed || atomic_load(&w->stopping))
+        return -1;
+    if (w->id_state == S3_ID_READY)
+        return 0;
+    w->id_state = S3_ID_MAKING;
+    pthread_mutex_unlock(&w->mu);
+    sbuf id = SBUF_INIT;
+    cerr e;
+    int rc = s3_initiate(w, h, &id, &e);
+    pthread_mutex_lock(&w->mu);
+    if (rc == 0) {
+        w->upload_id = id;
+        w->id_state = S3_ID_READY;
+    } else {
+        sbuf_free(&id);
+        w->id_state = S3_ID_NONE;
+        s3_writer_fail(w, &e);
+    }
+    pthread_cond_broadcast(&w->ready);
+    return rc;
+}
+
+/* An upload thread: takes the oldest handed part, sends it, and again. */
 static void *s3_writer_main(void *arg)
 {
     s3_writer *w = arg;
     CURL *h = s3_handle_get(w->s);
     bool h_ok = true;
-    int number = 0;
     cerr e;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (w->qlen == 0 && !w->closing && !atomic_load(&w->stopping))
+        w->idle++;
+        while (w->qlen == 0 && !w->closing && !w->failed && !atomic_load(&w->stopping))
             pthread_cond_wait(&w->work, &w->mu);
-        if (atomic_load(&w->stopping) || w->qlen == 0)
+        w->idle--;
+        if (w->failed || atomic_load(&w->stopping) || w->qlen == 0)
             break;
         int i = w->queue[w->qhead];
-        pthread_mutex_unlock(&w->mu);
-        /* buf[i] is ours alone while busy: no lock for the transfer. */
-        int rc = 0;
-        if (w->upload_id.len == 0)
-            rc = s3_initiate(w, h, &e);
-        if (rc == 0)
-            rc = s3_upload_part(w, h, ++number, w->buf[i], w->len[i], &e);
-        pthread_mutex_lock(&w->mu);
-        w->qhead = (w->qhead + 1) % S3_WBUFS;
+        w->qhead = (w->qhead + 1) % S3_WRITE_BUFS;
         w->qlen--;
+        int rc = s3_need_upload_id(w, h);
+        char *etag = NULL;
+        if (rc == 0) {
+            pthread_mutex_unlock(&w->mu);
+            /* buf[i] is ours alone while it is busy: no lock for the transfer. */
+            rc = s3_upload_part(w, h, w->num[i], w->buf[i], w->len[i], &etag, &e);
+            pthread_mutex_lock(&w->mu);
+            if (rc == 0)
+                w->etags[w->num[i] - 1] = etag;
+            else
+                s3_writer_fail(w, &e);
+        }
         w->busy[i] = false;
         w->len[i] = 0;
-        if (rc < 0) {
+        if (rc < 0)
             h_ok = false;
-            if (!w->failed) {
-                w->failed = true;
-                w->err = e;
-            }
-        }
         artifacts_notify_fn fn = w->want ? w->fn : NULL;
         void *fn_arg = w->arg;
-        w->want = false;
+        if (fn)
+            w->want = false;
         pthread_cond_broadcast(&w->space);
         if (fn) {
             pthread_mutex_unlock(&w->mu);
@@ -171,50 +225,70 @@ static void *s3_writer_main(void *arg)
     if (h_ok)
         s3_handle_put(w->s, h);
     else
-        curl_easy_cleanup(h);
+        curl_easy_cleanup(h); /* its connection may be in any state */
     return NULL;
 }
 
-/* A free buffer for the caller to fill (allocated on first use), or -1. */
+/* A free buffer for the caller to fill (mapped on first use), or -1. */
 static int s3_free_buf(s3_writer *w)
 {
-    for (int i = 0; i < S3_WBUFS; i++) {
+    for (int i = 0; i < w->nbufs; i++) {
         if (w->busy[i])
             continue;
-        if (w->buf[i] == NULL && (w->buf[i] = malloc(w->part_size)) == NULL)
-            abort();
+        if (w->buf[i] == NULL) {
+            /* Mapped rather than malloc'ed, so that unmapping gives the
+             * memory back to the system at once, whichever thread frees. */
+            void *p = mmap(NULL, w->part_size, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED)
+                abort(); /* as malloc: no memory, nothing useful to answer */
+            w->buf[i] = p;
+        }
         w->len[i] = 0;
         return i;
     }
     return -1;
 }
 
-/* Hands buffer i to the thread, starting it on the first part. Locked. */
+/* Hands buffer i to the upload threads, starting one more when every
+ * thread is busy and there may be more. Locked. */
 static int s3_hand(s3_writer *w, int i, cerr *e)
 {
     if (w->handed >= S3_MAX_PARTS) {
-        w->failed = true;
-        cerr_set(&w->err, CERR_INVALID_PARAMETER_VALUE,
+        cerr err;
+        cerr_set(&err, CERR_INVALID_PARAMETER_VALUE,
                  "Artifact too large for S3: more than %d parts of %zu MiB", S3_MAX_PARTS,
                  w->part_size >> 20);
+        s3_writer_fail(w, &err);
         if (e)
             *e = w->err;
         return -1;
     }
-    if (!w->started) {
-        if (pthread_create(&w->th, NULL, s3_writer_main, w) != 0) {
-            w->failed = true;
-            cerr_set(&w->err, CERR_INTERNAL_ERROR, "Cannot start the S3 upload thread");
+    if ((size_t)w->handed == w->etags_cap) {
+        size_t cap = w->etags_cap ? 2 * w->etags_cap : 64;
+        char **p = realloc(w->etags, cap * sizeof *p);
+        if (p == NULL)
+            abort();
+        memset(p + w->etags_cap, 0, (cap - w->etags_cap) * sizeof *p);
+        w->etags = p;
+        w->etags_cap = cap;
+    }
+    w->num[i] = ++w->handed;
+    w->busy[i] = true;
+    w->queue[(w->qhead + w->qlen) % S3_WRITE_BUFS] = i;
+    w->qlen++;
+    if (w->qlen > w->idle && w->nthreads < w->streams) {
+        if (pthread_create(&w->th[w->nthreads], NULL, s3_writer_main, w) == 0) {
+            w->nthreads++;
+        } else if (w->nthreads == 0) {
+            cerr err;
+            cerr_set(&err, CERR_INTERNAL_ERROR, "Cannot start the S3 upload thread");
+            s3_writer_fail(w, &err);
             if (e)
                 *e = w->err;
             return -1;
-        }
-        w->started = true;
+        } /* else: the threads there are will do */
     }
-    w->handed++;
-    w->busy[i] = true;
-    w->queue[(w->qhead + w->qlen) % S3_WBUFS] = i;
-    w->qlen++;
     pthread_cond_signal(&w->work);
     return 0;
 }
@@ -242,10 +316,19 @@ int s3_writer_open(artifacts_store *st, const char *rel, artifacts_writer **out,
     w->key = sbuf_detach(&key);
     w->part_size = s->part_size;
     w->fill = -1;
+    /* As many buffers as S3_WRITE_MEM holds, at least two: big parts
+     * need less overlap, and memory stays what two parts always took. */
+    w->nbufs = (int)(S3_WRITE_MEM / w->part_size);
+    if (w->nbufs > S3_WRITE_BUFS)
+        w->nbufs = S3_WRITE_BUFS;
+    if (w->nbufs < 2)
+        w->nbufs = 2;
+    w->streams = w->nbufs - 1;
     atomic_init(&w->stopping, false);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->space, NULL);
+    pthread_cond_init(&w->ready, NULL);
     *out = &w->base;
     return 0;
 }
@@ -294,7 +377,7 @@ void s3_writer_wait(artifacts_writer *aw)
     pthread_mutex_lock(&w->mu);
     for (;;) {
         bool free_buf = w->fill >= 0;
-        for (int i = 0; i < S3_WBUFS; i++)
+        for (int i = 0; i < w->nbufs; i++)
             free_buf = free_buf || !w->busy[i];
         if (w->failed || free_buf)
             break;
@@ -309,34 +392,53 @@ void s3_writer_notify(artifacts_writer *aw, artifacts_notify_fn fn, void *arg)
     pthread_mutex_lock(&w->mu);
     w->fn = fn;
     w->arg = arg;
+    /* A write that took 0 bytes before fn was set: a buffer may have
+     * freed in between, with no one to tell. */
+    bool now = false;
+    if (fn && w->want) {
+        now = w->failed;
+        for (int i = 0; i < w->nbufs; i++)
+            now = now || !w->busy[i];
+        if (now)
+            w->want = false;
+    }
     pthread_mutex_unlock(&w->mu);
+    if (now)
+        fn(arg);
 }
 
 static void s3_writer_free(s3_writer *w)
 {
-    for (int i = 0; i < S3_WBUFS; i++)
-        free(w->buf[i]);
+    for (int i = 0; i < S3_WRITE_BUFS; i++)
+        if (w->buf[i])
+            munmap(w->buf[i], w->part_size);
+    for (size_t i = 0; i < w->etags_cap; i++)
+        free(w->etags[i]);
+    free(w->etags);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->work);
     pthread_cond_destroy(&w->space);
+    pthread_cond_destroy(&w->ready);
     sbuf_free(&w->upload_id);
-    sbuf_free(&w->parts);
     free(w->key);
     free(w);
 }
 
-/* Ends the thread: closing lets it finish the handed parts, stop gives up. */
+/* Ends the threads: closing lets them finish the handed parts, stop gives
+ * up (the transfers in flight stop at curl's next progress call). */
 static void s3_writer_join(s3_writer *w, bool stop)
 {
     pthread_mutex_lock(&w->mu);
     w->closing = true;
     if (stop)
         atomic_store(&w->stopping, true);
-    pthread_cond_signal(&w->work);
+    pthread_cond_broadcast(&w->work);
+    pthread_cond_broadcast(&w->ready);
+    int n = w->nthreads;
     pthread_mutex_unlock(&w->mu);
-    if (w->started)
-        pthread_join(w->th, NULL);
-    w->started = false;
+    for (int i = 0; i < n; i++)
+        pthread_join(w->th[i], NULL);
+    w->nthreads = 0;
 }
 
 /* Best effort: S3 forgets the parts. A failure here leaves an incomplete
@@ -360,8 +462,18 @@ static int s3_complete(s3_writer *w, cerr *e)
     sbuf q = SBUF_INIT, body = SBUF_INIT, code = SBUF_INIT, msg = SBUF_INIT;
     sbuf_puts(&q, "uploadId=");
     s3_encode(&q, w->upload_id.data, false);
-    sbuf_printf(&body, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                       "%s</CompleteMultipartUpload>", sbuf_str(&w->parts));
+    sbuf_puts(&body, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    for (int k = 0; k < w->handed; k++) {
+        if (w->etags[k] == NULL) { /* cannot happen without a failure */
+            sbuf_free(&q);
+            sbuf_free(&body);
+            return cerr_set(e, CERR_INTERNAL_ERROR, "S3 upload of part %d was lost", k + 1);
+        }
+        sbuf_printf(&body, "<Part><PartNumber>%d</PartNumber><ETag>", k + 1);
+        s3_xml_escape(&body, w->etags[k]);
+        sbuf_puts(&body, "</ETag></Part>");
+    }
+    sbuf_puts(&body, "</CompleteMultipartUpload>");
     s3_call c = {.method = "POST", .key = w->key, .query = q.data, .body = body.data,
                  .body_len = body.len, .has_body = true, .content_type = "application/xml"};
     s3_resp r;
@@ -398,7 +510,7 @@ int s3_commit(artifacts_writer *aw, cerr *e)
     s3_writer *w = (s3_writer *)aw;
     int rc = 0;
     pthread_mutex_lock(&w->mu);
-    bool multipart = w->started;
+    bool multipart = w->handed > 0;
     if (w->failed)
         rc = -1;
     else if (multipart && w->fill >= 0 && w->len[w->fill] > 0) {

@@ -90,6 +90,9 @@ int64_t http_content_length(struct MHD_Connection *c);
 
 /* Bytes MHD asks a streamed answer for at a time. */
 #define HTTP_STREAM_BLOCK (32u * 1024)
+/* The same for an artifact download from a store that streams it (S3):
+ * larger, so each call to the store and each send moves more bytes. */
+#define HTTP_DOWNLOAD_BLOCK (256u * 1024)
 
 /* Fill o with obj (stolen) as JSON, or with MLflow's error body. */
 void http_out_json(http_out *o, unsigned status, json_t *obj);

@@ -325,7 +325,7 @@ static enum MHD_Result http_out_download(struct MHD_Connection *c, http_out *o)
         hd->d = o->download;
         hd->c = c;
         hd->waker = o->waker;
-        resp = MHD_create_response_from_callback(o->size, HTTP_STREAM_BLOCK, http_download_read,
+        resp = MHD_create_response_from_callback(o->size, HTTP_DOWNLOAD_BLOCK, http_download_read,
                                                  hd, http_download_free);
         if (resp == NULL)
             http_download_free(hd);

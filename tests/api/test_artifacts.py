@@ -299,7 +299,7 @@ def test_hostile_writes_refused(server, trap):
     payload = b"PWNED-" + trap["tag"].encode()
     for raw, outside_target in _hostile_writes(trap):
         if S3_BASE and "link-" in raw:
-            continue  # no links were made: an ordinary name
+            continue  # no links were made: an ordinary new key
         code, _h, body = raw_request(server.url, "PUT", raw, body=payload,
                                      headers={"Content-Type": "application/octet-stream"})
         assert 400 <= code < 500, f"PUT {raw}: HTTP {code} {body[:300]!r}"
@@ -319,7 +319,7 @@ def test_hostile_deletes_refused(server, trap):
     for raw in [f"{P}/../{s}", f"{P}/%2e%2e/{s}", f"{P}/{_enc(trap['secret_path'])}",
                 f"{P}/dirlink-{trap['tag']}/inner.txt", f"{P}/%2e%2e"]:
         if S3_BASE and "link-" in raw:
-            continue  # no links were made: an ordinary name
+            continue  # no links were made: an ordinary missing name
         code, _h, body = raw_request(server.url, "DELETE", raw)
         assert 400 <= code < 500, f"DELETE {raw}: HTTP {code} {body[:300]!r}"
         assert os.path.exists(trap["secret_path"]), f"DELETE {raw} removed the secret"
