@@ -19,6 +19,7 @@
 #include "../util/misc.h"
 #include "../util/path.h"
 #include "../util/sbuf.h"
+#include "listing.h"
 
 /* Temporary upload files start with this; listings hide them. */
 #define ARTIFACTS_TMP_PREFIX ".cairn-tmp-"
@@ -85,17 +86,6 @@ static int artifacts_split(const char *root, const char *rel, bool follow, sbuf 
 
 /* ---- listing ---- */
 
-typedef struct {
-    char *name;
-    bool is_dir;
-    int64_t size;
-} artifacts_entry;
-
-static int artifacts_entry_cmp(const void *a, const void *b)
-{
-    return strcmp(((const artifacts_entry *)a)->name, ((const artifacts_entry *)b)->name);
-}
-
 /* Stats one folder entry. A link is followed only when it stays inside the
  * root; otherwise the entry is hidden (false). */
 static bool artifacts_entry_stat(const char *root, const char *rel, int dfd, const char *name,
@@ -111,31 +101,6 @@ static bool artifacts_entry_stat(const char *root, const char *rel, int dfd, con
     sbuf_free(&sub);
     sbuf_free(&abs);
     return ok;
-}
-
-static json_t *artifacts_entries_json(artifacts_entry *v, size_t n, const char *prefix)
-{
-    if (n > 1) /* qsort(NULL, 0) is undefined behaviour */
-        qsort(v, n, sizeof *v, artifacts_entry_cmp);
-    json_t *arr = json_array();
-    sbuf p = SBUF_INIT;
-    for (size_t i = 0; i < n; i++) {
-        sbuf_reset(&p);
-        if (prefix && prefix[0])
-            sbuf_printf(&p, "%s/", prefix);
-        sbuf_puts(&p, v[i].name);
-        json_t *path = json_string(sbuf_str(&p));
-        if (path == NULL)
-            continue; /* a name that is not UTF-8 cannot be said in JSON */
-        json_t *fi = json_object();
-        json_object_set_new(fi, "path", path);
-        json_object_set_new(fi, "is_dir", json_boolean(v[i].is_dir));
-        if (!v[i].is_dir)
-            json_object_set_new(fi, "file_size", json_integer(v[i].size));
-        json_array_append_new(arr, fi);
-    }
-    sbuf_free(&p);
-    return arr;
 }
 
 static int artifacts_local_list(const char *root, const char *rel, const char *prefix, json_t **out,
@@ -159,8 +124,7 @@ static int artifacts_local_list(const char *root, const char *rel, const char *p
         }
         return cerr_set(e, CERR_INTERNAL_ERROR, "Cannot list artifacts: %s", strerror(err));
     }
-    artifacts_entry *v = NULL;
-    size_t n = 0, cap = 0;
+    artifacts_listing l = ARTIFACTS_LISTING_INIT;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         const char *name = de->d_name;
@@ -170,25 +134,12 @@ static int artifacts_local_list(const char *root, const char *rel, const char *p
         struct stat st;
         if (!artifacts_entry_stat(root, norm.data, dirfd(d), name, &st))
             continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            v = realloc(v, cap * sizeof *v);
-            if (v == NULL)
-                abort();
-        }
-        v[n].name = strdup(name);
-        if (v[n].name == NULL)
-            abort();
-        v[n].is_dir = S_ISDIR(st.st_mode);
-        v[n].size = (int64_t)st.st_size;
-        n++;
+        artifacts_listing_add(&l, name, strlen(name), S_ISDIR(st.st_mode), (int64_t)st.st_size);
     }
     closedir(d);
     sbuf_free(&norm);
-    *out = artifacts_entries_json(v, n, prefix);
-    for (size_t i = 0; i < n; i++)
-        free(v[i].name);
-    free(v);
+    *out = artifacts_listing_json(&l, prefix);
+    artifacts_listing_free(&l);
     return 0;
 }
 

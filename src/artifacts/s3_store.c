@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../util/path.h"
+#include "listing.h"
 
 static pthread_once_t s3_once = PTHREAD_ONCE_INIT;
 
@@ -125,58 +126,6 @@ int s3_is_folder(s3_store *s, const char *key, bool *folder, cerr *e)
     return rc;
 }
 
-typedef struct {
-    char *name;
-    bool is_dir;
-    int64_t size;
-} s3_entry;
-
-static int s3_entry_cmp(const void *a, const void *b)
-{
-    return strcmp(((const s3_entry *)a)->name, ((const s3_entry *)b)->name);
-}
-
-static void s3_entry_add(s3_entry **v, size_t *n, size_t *cap, const char *name, size_t len,
-                         bool is_dir, int64_t size)
-{
-    if (*n == *cap) {
-        *cap = *cap ? 2 * *cap : 64;
-        *v = realloc(*v, *cap * sizeof **v);
-        if (*v == NULL)
-            abort();
-    }
-    char *copy = strndup(name, len);
-    if (copy == NULL)
-        abort();
-    (*v)[(*n)++] = (s3_entry){copy, is_dir, size};
-}
-
-/* The FileInfo array in local.c's shape: sorted, path = prefix/name. */
-static json_t *s3_entries_json(s3_entry *v, size_t n, const char *prefix)
-{
-    if (n > 1)
-        qsort(v, n, sizeof *v, s3_entry_cmp);
-    json_t *arr = json_array();
-    sbuf p = SBUF_INIT;
-    for (size_t i = 0; i < n; i++) {
-        sbuf_reset(&p);
-        if (prefix && prefix[0])
-            sbuf_printf(&p, "%s/", prefix);
-        sbuf_puts(&p, v[i].name);
-        json_t *path = json_string(sbuf_str(&p));
-        if (path == NULL)
-            continue; /* a key that is not UTF-8 cannot be said in JSON */
-        json_t *fi = json_object();
-        json_object_set_new(fi, "path", path);
-        json_object_set_new(fi, "is_dir", json_boolean(v[i].is_dir));
-        if (!v[i].is_dir)
-            json_object_set_new(fi, "file_size", json_integer(v[i].size));
-        json_array_append_new(arr, fi);
-    }
-    sbuf_free(&p);
-    return arr;
-}
-
 static int s3_list(artifacts_store *st, const char *rel, const char *prefix, json_t **out,
                    cerr *e)
 {
@@ -190,8 +139,7 @@ static int s3_list(artifacts_store *st, const char *rel, const char *prefix, jso
     s3_key(s, norm.data, &dir);
     if (dir.len > 0)
         sbuf_putc(&dir, '/');
-    s3_entry *v = NULL;
-    size_t n = 0, cap = 0;
+    artifacts_listing l = ARTIFACTS_LISTING_INIT;
     char *token = NULL;
     int rc = 0;
     for (;;) {
@@ -204,14 +152,14 @@ static int s3_list(artifacts_store *st, const char *rel, const char *prefix, jso
             /* The folder marker some tools create (the key "<dir>/"). */
             if (strncmp(page.keys[i], dir.data, dir.len) != 0 || name[0] == '\0')
                 continue;
-            s3_entry_add(&v, &n, &cap, name, strlen(name), false, page.sizes[i]);
+            artifacts_listing_add(&l, name, strlen(name), false, page.sizes[i]);
         }
         for (size_t i = 0; i < page.nprefixes; i++) {
             const char *name = page.prefixes[i] + dir.len;
             size_t len = strlen(name);
             if (strncmp(page.prefixes[i], dir.data, dir.len) != 0 || len < 2)
                 continue; /* "" or "/": an empty name, not a folder */
-            s3_entry_add(&v, &n, &cap, name, len - 1, true, 0);
+            artifacts_listing_add(&l, name, len - 1, true, 0);
         }
         free(token);
         token = page.truncated && page.next_token ? s3_strdup(page.next_token) : NULL;
@@ -221,10 +169,8 @@ static int s3_list(artifacts_store *st, const char *rel, const char *prefix, jso
     }
     free(token);
     if (rc == 0)
-        *out = s3_entries_json(v, n, prefix);
-    for (size_t i = 0; i < n; i++)
-        free(v[i].name);
-    free(v);
+        *out = artifacts_listing_json(&l, prefix);
+    artifacts_listing_free(&l);
     sbuf_free(&norm);
     sbuf_free(&dir);
     return rc;
