@@ -346,10 +346,12 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
         return CLI_EXIT_FAIL;
     }
     bool tls = val[OPT_TLS_CERT][0] != '\0' || val[OPT_TLS_KEY][0] != '\0';
-    http_config cfg = {val[OPT_HOST], port, workers,
-                       val[OPT_TLS_CERT][0] ? val[OPT_TLS_CERT] : NULL,
-                       val[OPT_TLS_KEY][0] ? val[OPT_TLS_KEY] : NULL,
-                       {st, dest, jobs, policy}};
+    http_config cfg = {.host = val[OPT_HOST],
+                       .port = port,
+                       .workers = workers,
+                       .tls_cert = val[OPT_TLS_CERT][0] ? val[OPT_TLS_CERT] : NULL,
+                       .tls_key = val[OPT_TLS_KEY][0] ? val[OPT_TLS_KEY] : NULL,
+                       .api = {st, dest, jobs, policy}};
     http_server *srv = NULL;
     if (http_server_start(&cfg, &srv, &e) < 0) {
         fprintf(stderr, "cairn server: %s\n", e.msg);
