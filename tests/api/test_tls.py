@@ -33,8 +33,9 @@ class TlsServer(Server):
     def __init__(self, tmpdir, certs):
         super().__init__(tmpdir)
         self.certs = certs
+        # Local jobs inherit the server's environment, the CA variable too.
         self.env = dict(os.environ, CAIRN_TLS_CERT=certs["cert"], CAIRN_TLS_KEY=certs["key"],
-                        CAIRN_LOG_LEVEL="debug")
+                        CAIRN_LOG_LEVEL="debug", MLFLOW_TRACKING_SERVER_CERT_PATH=certs["ca"])
 
     @property
     def url(self):
@@ -143,6 +144,32 @@ def test_plain_http_on_the_tls_port_fails(tls_server):
 def test_unknown_ca_is_refused_by_a_verifying_client(tls_server):
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(tls_server.url + "/health", verify=tls_server.certs["other_ca"], timeout=30)
+
+
+def test_jobs_get_an_https_tracking_uri(tls_server):
+    """A local job is told https://, and reaches the server with the CA."""
+    from jobs_util import JOBS, TERMINAL, mlproject, tar_gz
+    ca = tls_server.certs["ca"]
+    proj = tar_gz({"MLproject": mlproject(
+        'echo uri=$MLFLOW_TRACKING_URI; curl -sS --cacert "$MLFLOW_TRACKING_SERVER_CERT_PATH" '
+        '"$MLFLOW_TRACKING_URI/health"')})
+    r = requests.post(tls_server.url + JOBS + "submit", verify=ca, timeout=HTTP_TIMEOUT,
+                      files={"project": ("p.tar.gz", proj, "application/octet-stream")},
+                      data={"backend_config": '{"Backend": "local"}'})
+    assert r.status_code == 200, r.text
+    job_id = r.json()["job"]["job_id"]
+    import time
+    deadline = time.monotonic() + 240
+    while True:
+        job = requests.get(tls_server.url + JOBS + "get", params={"job_id": job_id}, verify=ca,
+                           timeout=HTTP_TIMEOUT).json()["job"]
+        if job["state"] in TERMINAL or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    out = requests.get(tls_server.url + JOBS + "logs", params={"job_id": job_id}, verify=ca,
+                       timeout=HTTP_TIMEOUT).text
+    assert job["state"] == "COMPLETED", (job, out)
+    assert f"uri=https://127.0.0.1:{tls_server.port}" in out and "OK" in out, out
 
 
 # ---- protocol versions ----
