@@ -45,7 +45,10 @@ enum {
     CAIRN_ENOTFOUND = -5,   /* RESOURCE_DOES_NOT_EXIST */
     CAIRN_EIO = -6,         /* local file or spool error */
     CAIRN_EPROTO = -7,      /* unexpected answer from the server */
-    CAIRN_EOFFLINE = -8     /* the call needs the server but the client is offline */
+    CAIRN_EOFFLINE = -8,    /* the call needs the server but the client is offline */
+    CAIRN_ETLS = -9         /* https:// only: the server's certificate failed verification,
+                               the CA file is unreadable, or the TLS handshake failed. Never
+                               spooled: a wrong certificate is not an absent server. */
 };
 
 /* The last error of the calling thread. */
@@ -66,7 +69,10 @@ typedef struct cairn_client cairn_client;
 /* Options for cairn_client_open; NULL fields come from the environment:
  * MLFLOW_TRACKING_URI (default http://127.0.0.1:5000), MLFLOW_TRACKING_TOKEN,
  * MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD, MLFLOW_TRACKING_INSECURE_TLS,
- * CAIRN_OFFLINE=1, CAIRN_SPOOL_DIR (default $HOME/.cairn/spool). */
+ * CAIRN_OFFLINE=1, CAIRN_SPOOL_DIR (default $HOME/.cairn/spool). For https://
+ * the server's certificate is always verified: against the system's CAs, or
+ * the CA file in CAIRN_CA_CERT (which wins) or MLFLOW_TRACKING_SERVER_CERT_PATH;
+ * MLFLOW_TRACKING_INSECURE_TLS=true turns verification off (and wins over both). */
 typedef struct {
     const char *tracking_uri;
     const char *token;

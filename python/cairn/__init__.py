@@ -32,7 +32,7 @@ __all__ = [
 _OK = 0
 _CODES = {
     -1: "EINVAL", -2: "ENOMEM", -3: "EUNREACHABLE", -4: "ESERVER", -5: "ENOTFOUND",
-    -6: "EIO", -7: "EPROTO", -8: "EOFFLINE",
+    -6: "EIO", -7: "EPROTO", -8: "EOFFLINE", -9: "ETLS",
 }
 
 

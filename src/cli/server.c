@@ -39,6 +39,8 @@ enum {
     OPT_LOG,
     OPT_JOBS_DIR,
     OPT_PUBLIC_URL,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
     OPT_COUNT
 };
 
@@ -71,7 +73,11 @@ static const cli_opt cli_server_opts[OPT_COUNT] = {
     [OPT_JOBS_DIR] = {"jobs-dir", 0, "JOBS_DIR", false, "./cairn-jobs", "DIR",
                       "Job directories (projects, outputs); shared with the compute nodes."},
     [OPT_PUBLIC_URL] = {"public-url", 0, "PUBLIC_URL", false, "auto", "URL",
-                        "MLFLOW_TRACKING_URI given to jobs; auto: http://HOST:PORT."},
+                        "MLFLOW_TRACKING_URI given to jobs; auto: http(s)://HOST:PORT."},
+    [OPT_TLS_CERT] = {"tls-cert", 0, "TLS_CERT", false, "", "FILE",
+                      "Serve HTTPS (TLS 1.2+) with this PEM certificate (chain); needs --tls-key."},
+    [OPT_TLS_KEY] = {"tls-key", 0, "TLS_KEY", false, "", "FILE",
+                     "The certificate's PEM private key (unencrypted); needs --tls-cert."},
 };
 
 enum { OPT_HELP = OPT_COUNT, OPT_SERVE_ARTIFACTS, OPT_ROUTES };
@@ -108,7 +114,8 @@ void cli_server_help(void)
         else
             snprintf(left, sizeof left, "    --%s %s", o->flag, o->meta);
         printf("  %-32s %s\n", left, o->help);
-        printf("  %-32s default %s; env %s%s%sCAIRN_%s\n", "", o->def, o->mlflow_env ? "MLFLOW_" : "",
+        printf("  %-32s default %s; env %s%s%sCAIRN_%s\n", "", o->def[0] ? o->def : "none",
+               o->mlflow_env ? "MLFLOW_" : "",
                o->mlflow_env ? o->env : "", o->mlflow_env ? ", " : "", o->env);
     }
     printf("  %-32s %s\n", "    --serve-artifacts", "Accepted for mlflow compatibility: always on.");
@@ -270,17 +277,19 @@ static int cli_jobs_poll_ms(void)
 }
 
 /* What jobs get as MLFLOW_TRACKING_URI: --public-url, or this server's
- * address (loopback when it listens on every interface). */
+ * address (loopback when it listens on every interface), https:// when it
+ * serves TLS. */
 static void cli_jobs_tracking_uri(job_service *jobs, const char *host, unsigned port,
-                                  const char *public_url)
+                                  const char *public_url, bool tls)
 {
     sbuf u = SBUF_INIT;
+    const char *scheme = tls ? "https" : "http";
     if (strcmp(public_url, "auto") != 0)
         sbuf_puts(&u, public_url);
     else if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
-        sbuf_printf(&u, "http://127.0.0.1:%u", port);
+        sbuf_printf(&u, "%s://127.0.0.1:%u", scheme, port);
     else
-        sbuf_printf(&u, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host, port);
+        sbuf_printf(&u, strchr(host, ':') ? "%s://[%s]:%u" : "%s://%s:%u", scheme, host, port);
     job_service_set_tracking_uri(jobs, sbuf_str(&u));
     sbuf_free(&u);
 }
@@ -336,7 +345,13 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
         free(shown);
         return CLI_EXIT_FAIL;
     }
-    http_config cfg = {val[OPT_HOST], port, workers, {st, dest, jobs, policy}};
+    bool tls = val[OPT_TLS_CERT][0] != '\0' || val[OPT_TLS_KEY][0] != '\0';
+    http_config cfg = {.host = val[OPT_HOST],
+                       .port = port,
+                       .workers = workers,
+                       .tls_cert = val[OPT_TLS_CERT][0] ? val[OPT_TLS_CERT] : NULL,
+                       .tls_key = val[OPT_TLS_KEY][0] ? val[OPT_TLS_KEY] : NULL,
+                       .api = {st, dest, jobs, policy}};
     http_server *srv = NULL;
     if (http_server_start(&cfg, &srv, &e) < 0) {
         fprintf(stderr, "cairn server: %s\n", e.msg);
@@ -347,10 +362,11 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
         free(shown);
         return CLI_EXIT_FAIL;
     }
-    cli_jobs_tracking_uri(jobs, val[OPT_HOST], http_server_port(srv), val[OPT_PUBLIC_URL]);
+    cli_jobs_tracking_uri(jobs, val[OPT_HOST], http_server_port(srv), val[OPT_PUBLIC_URL], tls);
     bool v6 = strchr(val[OPT_HOST], ':') != NULL;
-    log_msg(LOG_INFO, "listening on http://%s%s%s:%u (workers %u, store %s, artifacts %s)",
-            v6 ? "[" : "", val[OPT_HOST], v6 ? "]" : "", http_server_port(srv), workers,
+    log_msg(LOG_INFO, "listening on %s://%s%s%s:%u (workers %u, store %s, artifacts %s)",
+            tls ? "https" : "http", v6 ? "[" : "", val[OPT_HOST], v6 ? "]" : "",
+            http_server_port(srv), workers,
             shown, artifacts_store_uri(dest));
     free(shown);
     int sig = cli_wait_signal(&set);
@@ -379,9 +395,13 @@ int cli_server(int argc, char **argv)
         return cli_usage_error("invalid worker count '%s' (1..1024)", val[OPT_WORKERS]);
     if (!cli_parse_level(val[OPT_LOG], &level))
         return cli_usage_error("invalid log level '%s' (debug, info, warn, error)", val[OPT_LOG]);
-    for (int i = 0; i < OPT_COUNT; i++)
-        if (val[i][0] == '\0')
+    for (int i = 0; i < OPT_COUNT; i++)  /* an option off by default ("") may stay so */
+        if (val[i][0] == '\0' && val[i] != cli_server_opts[i].def)
             return cli_usage_error("option '--%s' must not be empty", cli_server_opts[i].flag);
+    if ((val[OPT_TLS_CERT][0] == '\0') != (val[OPT_TLS_KEY][0] == '\0'))
+        return cli_usage_error("%s", val[OPT_TLS_CERT][0]
+                                         ? "--tls-cert needs --tls-key (or CAIRN_TLS_KEY)"
+                                         : "--tls-key needs --tls-cert (or CAIRN_TLS_CERT)");
     log_set_level(level);
     return cli_server_run(val, port, workers);
 }

@@ -64,6 +64,7 @@ static void cl_client_free(cairn_client *c)
     free(c->username);
     free(c->password);
     free(c->spool_dir);
+    free(c->ca_cert);
     free(c->bg_msg);
     free(c->q.items);
     cl_buf_free(&c->q.mem);
@@ -111,6 +112,9 @@ int cairn_client_open(cairn_client **out, const cairn_options *opts)
     const char *spool = opts->spool_dir ? opts->spool_dir : cl_env("CAIRN_SPOOL_DIR");
     c->spool_dir = spool ? cl_strdup(spool) : cl_default_spool();
     c->insecure_tls = cl_truthy(cl_env("MLFLOW_TRACKING_INSECURE_TLS"));
+    /* Cairn's own name wins over MLflow's, as everywhere (CAIRN_ over MLFLOW_). */
+    const char *ca = cl_env("CAIRN_CA_CERT");
+    c->ca_cert = cl_strdup(ca ? ca : cl_env("MLFLOW_TRACKING_SERVER_CERT_PATH"));
     c->no_spool = opts->no_spool;
     c->owner = getpid();
     c->max_retries = opts->max_retries > 0 ? opts->max_retries : 4;

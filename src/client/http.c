@@ -51,9 +51,13 @@ static struct curl_slist *cl_setup(cairn_client *c, CURL *h, const char *method,
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CL_CONNECT_TIMEOUT_S);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "libcairn/" CAIRN_VERSION_STRING);
+    /* libcurl verifies the peer and the host name by default; as MLflow's
+     * client (requests' verify=), INSECURE_TLS beats a CA file. */
     if (c->insecure_tls) {
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    } else if (c->ca_cert != NULL) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_cert);
     }
     struct curl_slist *hdrs = NULL;
     if (c->token != NULL) {
@@ -72,6 +76,29 @@ static struct curl_slist *cl_setup(cairn_client *c, CURL *h, const char *method,
     return hdrs;
 }
 
+/* Is rc a TLS failure (a certificate, a CA file, a handshake), which no
+ * retry or spool can fix, rather than a server that cannot be reached? */
+static int cl_tls_failure(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION: /* unknown issuer, wrong name, expired */
+    case CURLE_SSL_CACERT_BADFILE:       /* the CA file cannot be read */
+    case CURLE_SSL_CONNECT_ERROR:        /* handshake: no common version, or plain HTTP */
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Turns a finished transfer into CAIRN_OK or the thread's error. */
 static int cl_outcome(cairn_client *c, CURL *h, CURLcode rc, const char *errbuf, const char *url,
                       const cl_buf *resp)
@@ -80,6 +107,13 @@ static int cl_outcome(cairn_client *c, CURL *h, CURLcode rc, const char *errbuf,
         if (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_WRITE_ERROR || rc == CURLE_READ_ERROR)
             return cl_fail(CAIRN_EIO, "transfer with %s aborted: %s", url,
                            *errbuf ? errbuf : curl_easy_strerror(rc));
+        if (cl_tls_failure(rc))
+            return cl_fail(CAIRN_ETLS, "TLS with %s failed: %s%s", c->uri,
+                           *errbuf ? errbuf : curl_easy_strerror(rc),
+                           rc == CURLE_PEER_FAILED_VERIFICATION
+                               ? " (is the server's CA in CAIRN_CA_CERT or "
+                                 "MLFLOW_TRACKING_SERVER_CERT_PATH?)"
+                               : "");
         return cl_fail(CAIRN_EUNREACHABLE, "cannot reach %s: %s", c->uri,
                        *errbuf ? errbuf : curl_easy_strerror(rc));
     }

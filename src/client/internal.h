@@ -79,7 +79,8 @@ struct cairn_client {
     char *uri;            /* no trailing slash */
     char *token, *username, *password;
     char *spool_dir;
-    int insecure_tls;
+    int insecure_tls;     /* MLFLOW_TRACKING_INSECURE_TLS: no certificate check */
+    char *ca_cert;        /* CAIRN_CA_CERT or MLFLOW_TRACKING_SERVER_CERT_PATH, or NULL */
     int no_spool;
     int max_retries;
     int flush_ms;
@@ -111,7 +112,8 @@ struct cairn_client {
 /* method "GET", "POST", "PUT"; path is the full path below the tracking URI
  * ("/api/2.0/mlflow/runs/get?run_id=..."). On 2xx stores the body in *out
  * (may be NULL to discard). Otherwise sets the thread's error and returns it:
- * CAIRN_EUNREACHABLE for transport failures, CAIRN_ENOTFOUND or
+ * CAIRN_EUNREACHABLE for transport failures, CAIRN_ETLS for TLS ones (a
+ * certificate that fails verification: not retried, never spooled), CAIRN_ENOTFOUND or
  * CAIRN_ESERVER for MLflow errors. */
 int cl_http(cairn_client *c, CURL *h, const char *method, const char *path, const char *body,
             size_t body_len, char **out);

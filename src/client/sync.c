@@ -239,7 +239,7 @@ static int cl_replay_line(void *ud, char *line)
             snprintf(rp->first_error_code, sizeof rp->first_error_code, "%s", cairn_error_last()->error_code);
             rp->first_http = cairn_error_last()->http_status;
         }
-        if (r == CAIRN_EUNREACHABLE || r == CAIRN_EIO)
+        if (r == CAIRN_EUNREACHABLE || r == CAIRN_ETLS || r == CAIRN_EIO)
             rp->stop_code = r;
     }
     json_decref(rec);

@@ -6,7 +6,8 @@
  * /ajax-api/ twin), which streams uploads and downloads to and from the
  * artifacts destination with constant memory. The server runs its own
  * threads (a pool of `workers` polling threads); http_server_start returns
- * as soon as it listens. */
+ * as soon as it listens. With a certificate and key in http_config it
+ * serves HTTPS only (libmicrohttpd over GnuTLS, see tls.c). */
 #ifndef CAIRN_HTTP_H
 #define CAIRN_HTTP_H
 
@@ -37,6 +38,11 @@ typedef struct http_config {
     const char *host;    /* numeric address or name, e.g. "127.0.0.1", "::" */
     unsigned port;       /* 0 picks a free port: see http_server_port */
     unsigned workers;    /* polling threads, >= 1 */
+    /* HTTPS: both paths (PEM files), or both NULL for plain HTTP. Read once
+     * by http_server_start; the key's text is wiped once MHD has it. TLS 1.2
+     * and 1.3 only; plain HTTP on a TLS port fails the handshake. */
+    const char *tls_cert;
+    const char *tls_key;
     api_ctx api;         /* shared by every request; must outlive the server */
 } http_config;
 

@@ -171,4 +171,22 @@ void http_pool_drain(http_pool *p);
 /* Drain, then stop the threads and free p. */
 void http_pool_destroy(http_pool *p);
 
+/* ---- TLS (tls.c) ---- */
+/* The server's PEM certificate (chain) and private key, as MHD takes them. */
+typedef struct http_tls {
+    char *cert;
+    size_t cert_len;
+    char *key;
+    size_t key_len;
+} http_tls;
+
+/* GnuTLS priorities: TLS 1.3 and 1.2 only, GnuTLS's NORMAL choices within. */
+#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* Reads both files and checks that the key belongs to the certificate; on
+ * failure nothing stays allocated and e names the file and the reason. */
+int http_tls_load(const char *cert_path, const char *key_path, http_tls *t, cerr *e);
+/* Zeroes the key's text and frees both. */
+void http_tls_wipe(http_tls *t);
+
 #endif

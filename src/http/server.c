@@ -433,6 +433,56 @@ static int http_address(const char *host, unsigned port, struct sockaddr_storage
     return 0;
 }
 
+/* MHD_start_daemon with the server's options, plus the certificate and
+ * key when t is not NULL. */
+static struct MHD_Daemon *http_daemon_start(http_server *s, const http_config *cfg,
+                                            struct sockaddr_storage *ss, const http_tls *t)
+{
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    if (ss->ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (t != NULL)
+        flags |= MHD_USE_TLS;
+    unsigned workers = cfg->workers ? cfg->workers : 1;
+    /* The TLS options come last: without TLS, MHD_OPTION_END ends the list
+     * before them. */
+    return MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, http_access, s,
+        MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)ss,
+        MHD_OPTION_THREAD_POOL_SIZE, workers,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CAIRN_HTTP_CONN_MEMORY,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CAIRN_HTTP_MAX_CONNECTIONS,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CAIRN_HTTP_IDLE_TIMEOUT,
+        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,
+        t ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, t ? t->cert : NULL,
+        MHD_OPTION_HTTPS_MEM_KEY, t ? t->key : NULL,
+        MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
+        MHD_OPTION_END);
+}
+
+/* Loads the certificate and key when TLS is asked for: t filled (and *use
+ * set), or an error. */
+static int http_tls_prepare(const http_config *cfg, http_tls *t, bool *use, cerr *e)
+{
+    *use = false;
+    memset(t, 0, sizeof *t);
+    if (cfg->tls_cert == NULL && cfg->tls_key == NULL)
+        return 0;
+    if (cfg->tls_cert == NULL || cfg->tls_key == NULL)
+        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
+                        "HTTPS needs both a certificate and a key (only the %s was given)",
+                        cfg->tls_cert ? "certificate" : "key");
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return cerr_set(e, CERR_NOT_IMPLEMENTED,
+                        "this libmicrohttpd was built without TLS support");
+    if (http_tls_load(cfg->tls_cert, cfg->tls_key, t, e) < 0)
+        return -1;
+    *use = true;
+    return 0;
+}
+
 int http_server_start(const http_config *cfg, http_server **out, cerr *e)
 {
     *out = NULL;
@@ -440,39 +490,40 @@ int http_server_start(const http_config *cfg, http_server **out, cerr *e)
     socklen_t sslen;
     if (http_address(cfg->host, cfg->port, &ss, &sslen, e) < 0)
         return -1;
+    http_tls tls;
+    bool use_tls;
+    if (http_tls_prepare(cfg, &tls, &use_tls, e) < 0)
+        return -1;
     http_server *s = calloc(1, sizeof *s);
     if (s == NULL)
         abort();
     s->api = cfg->api;
     if (http_pool_create(HTTP_POOL_MAX_THREADS, &s->pool, e) < 0) {
+        http_tls_wipe(&tls);
         free(s);
         return -1;
     }
     if (http_waker_start(&s->waker, e) < 0) {
+        http_tls_wipe(&tls);
         http_pool_destroy(s->pool);
         free(s);
         return -1;
     }
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    unsigned workers = cfg->workers ? cfg->workers : 1;
-    s->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, http_access, s,
-        MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, workers,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CAIRN_HTTP_CONN_MEMORY,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CAIRN_HTTP_MAX_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CAIRN_HTTP_IDLE_TIMEOUT,
-        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,
-        MHD_OPTION_END);
+    s->daemon = http_daemon_start(s, cfg, &ss, use_tls ? &tls : NULL);
+    /* GnuTLS parsed the key into its own credentials inside
+     * MHD_start_daemon; MHD never reads the text again. */
+    http_tls_wipe(&tls);
     if (s->daemon == NULL) {
         http_pool_destroy(s->pool);
         http_waker_quiesce(s->waker);
         http_waker_free(s->waker);
         free(s);
+        if (use_tls)
+            return cerr_set(e, CERR_INTERNAL_ERROR,
+                            "Cannot serve HTTPS on %s port %u: the address is in use or not "
+                            "permitted, or GnuTLS refused the certificate or key (see the "
+                            "message above)",
+                            cfg->host, cfg->port);
         return cerr_set(e, CERR_INTERNAL_ERROR,
                         "Cannot listen on %s port %u (address in use or not permitted?)",
                         cfg->host, cfg->port);

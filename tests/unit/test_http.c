@@ -224,7 +224,7 @@ static int server_setup(void **state)
     assert_int_equal(symlink("a", p), 0);
     cerr e;
     assert_int_equal(artifacts_store_open(f->root, &f->art, &e), 0);
-    http_config cfg = {"127.0.0.1", 0, 2, {NULL, f->art, NULL, NULL}};
+    http_config cfg = {.host = "127.0.0.1", .port = 0, .workers = 2, .api = {NULL, f->art, NULL, NULL}};
     assert_int_equal(http_server_start(&cfg, &f->srv, &e), 0);
     f->port = http_server_port(f->srv);
     assert_true(f->port > 0);
@@ -344,12 +344,35 @@ static void test_download_headers(void **state)
     reply_free(&r);
 }
 
+/* HTTPS refused before anything listens: half a pair, a missing file. The
+ * good pairs and the mismatches are in tests/api/test_tls.py (openssl
+ * makes them at test time). */
+static void test_tls_refused(void **state)
+{
+    (void)state;
+    http_server *s = NULL;
+    cerr e;
+    http_config cfg = {.host = "127.0.0.1", .workers = 1, .tls_cert = "/nonexistent/cert.pem"};
+    assert_int_equal(http_server_start(&cfg, &s, &e), -1);
+    assert_null(s);
+    assert_int_equal(e.code, CERR_INVALID_PARAMETER_VALUE);
+    assert_non_null(strstr(e.msg, "both a certificate and a key"));
+    cfg.tls_key = "/nonexistent/key.pem";
+    assert_int_equal(http_server_start(&cfg, &s, &e), -1);
+    assert_null(s);
+    assert_non_null(strstr(e.msg, "/nonexistent/cert.pem"));
+    cfg.tls_cert = "/dev/null"; /* not a regular file */
+    assert_int_equal(http_server_start(&cfg, &s, &e), -1);
+    assert_non_null(strstr(e.msg, "not a regular file"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_body_table),
         cmocka_unit_test(test_json_string),
         cmocka_unit_test(test_query_table),
+        cmocka_unit_test(test_tls_refused),
         cmocka_unit_test_setup_teardown(test_routes_table, server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_download_headers, server_setup, server_teardown),
     };
