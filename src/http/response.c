@@ -62,6 +62,10 @@ static enum MHD_Result http_queue(struct MHD_Connection *c, unsigned status, cha
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    /* A client without credentials learns how to give them (RFC 7617), in
+     * the realm MLflow's basic-auth app names. */
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"mlflow\"");
     if (status == MHD_HTTP_RANGE_NOT_SATISFIABLE) {
         char cr[48];
         snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)total);

@@ -22,6 +22,7 @@ typedef enum cerr_code {
     CERR_NOT_IMPLEMENTED,
     CERR_REQUEST_LIMIT_EXCEEDED,
     CERR_TEMPORARILY_UNAVAILABLE,
+    CERR_UNAUTHENTICATED, /* 401: http/ adds WWW-Authenticate, as MLflow's basic-auth app */
 } cerr_code;
 
 /* Long enough for MLflow's messages, which quote the offending key and a
