@@ -22,6 +22,8 @@ typedef enum cerr_code {
     CERR_NOT_IMPLEMENTED,
     CERR_REQUEST_LIMIT_EXCEEDED,
     CERR_TEMPORARILY_UNAVAILABLE,
+    /* no or wrong credentials (MLflow's basic-auth app: 401) */
+    CERR_UNAUTHENTICATED,
 } cerr_code;
 
 /* Long enough for MLflow's messages, which quote the offending key and a
