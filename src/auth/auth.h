@@ -25,8 +25,9 @@
  * The seed's policy and argon2id (RFC 9106) hashes through libargon2.
  *
  * Parameters: OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane).
- * Measured on the development machine (2 cores), one hash or one verify
- * costs about 25 ms in the release build (see docs/SECURITY.md); that is the
+ * Measured on the development machine (2 cores of an AMD EPYC, release
+ * build, -O2): one hash 25 ms, one verify 23-24 ms, one dummy verify the
+ * same (mean of 20; see docs/SECURITY.md). That is the
  * price of a login, paid again by every Basic-auth request unless api/
  * caches the result. */
 #define AUTH_ARGON2_M_KIB 19456u /* memory, KiB */
