@@ -16,7 +16,8 @@ CC      ?= cc
 # yaml-0.1: MLproject files and backend configs (src/jobs), mlruns import (src/cli).
 # libarchive: project archives (src/jobs/archive*.c), unpacked by the job service, packed by `cairn submit`.
 # libcurl, libxml-2.0: the S3 artifact store (src/artifacts/s3*.c): requests signed with SigV4, XML answers.
-PKGS    := libmicrohttpd jansson sqlite3 libpq libcrypto yaml-0.1 libarchive libcurl libxml-2.0
+# libargon2: argon2id password hashes (src/auth/password.c).
+PKGS    := libmicrohttpd jansson sqlite3 libpq libcrypto yaml-0.1 libarchive libcurl libxml-2.0 libargon2
 BUILD   ?= build
 OPT     ?= -O2
 # The one version: CAIRN_VERSION_STRING in include/cairn.h (libcairn's public

@@ -7,7 +7,7 @@ set -euo pipefail
 
 mode=${1:-run}
 pkgs=(gcc make pkg-config libc6-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
-      libpq-dev libcurl4-openssl-dev libyaml-dev libarchive-dev libxml2-dev)
+      libpq-dev libcurl4-openssl-dev libyaml-dev libarchive-dev libxml2-dev libargon2-dev)
 if [ "$mode" = test ]; then
     # postgresql: the server (and psql) the API tests start with scripts/pg.sh.
     # slurmctld slurmd slurm-client munge: the single-node cluster scripts/slurm.sh

@@ -50,6 +50,11 @@ seed api search '\015{"experiment_ids": ["0", "1"], "filter": "metrics.m > 1", "
 seed api batch '\020{"run_id": "0123456789abcdef0123456789abcdef", "metrics": [{"key": "m", "value": 1.5, "timestamp": 1, "step": 2}], "params": [{"key": "p", "value": "v"}]}'
 seed mlruns meta '\001artifact_uri: file:///tmp/mlruns/0/abc/artifacts\nend_time: 1700000000123\nentry_point_name: ""\nexperiment_id: "0"\nlifecycle_stage: active\nrun_id: abc\nstatus: 3\n'
 seed mlruns metric '\0001700000000123 0.25 7\n'
+# fuzz_auth: byte 0 a bearer token, 1 basic_auth.ini, 2 base64url.
+seed auth jwt '\000eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJleHAiOjk5OTk5LCJzdWIiOiIxIn0.AAAA'
+seed auth none '\000eyJhbGciOiJub25lIn0.eyJleHAiOjk5OTk5fQ.'
+seed auth ini '\001[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///basic_auth.db\nadmin_username = admin\nadmin_password = 50%% off\n  more\n[DEFAULT]\nx = %%(y)s\n'
+seed auth b64 '\002-__-AAAAAQ'
 # fuzz_jobs: byte 0 MLproject, 1 JSON config, 2 YAML config, 3 shell quoting.
 mkdir -p "$tmp/seeds/jobs"
 i=0

@@ -105,6 +105,13 @@ int store_indexes_create(db_conn *c, cerr *e);
 /* Cairn's cairn_jobs table, if absent (store_jobs.c). */
 int store_jobs_schema(db_conn *c, cerr *e);
 
+/* The auth tables (cairn_users, the two permission tables,
+ * cairn_refresh_tokens), if absent (store_auth.c). */
+int store_auth_schema(db_conn *c, cerr *e);
+/* A user's id by name, inside a write or a read; RESOURCE_DOES_NOT_EXIST
+ * "User with username=U not found" (store_auth.c). */
+int store_auth_user_id(db_conn *c, const char *username, int64_t *id, cerr *e);
+
 /* Experiment 0 "Default" when there is no experiment (store_experiments.c). */
 int store_default_experiment(db_conn *c, const char *root, cerr *e);
 

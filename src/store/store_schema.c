@@ -75,6 +75,8 @@ int store_schema_prepare(db_conn *c, const store_schema_sql *q, const char *arti
     if (rc == 0)
         rc = store_jobs_schema(c, e);
     if (rc == 0)
+        rc = store_auth_schema(c, e);
+    if (rc == 0)
         rc = store_default_experiment(c, artifact_root, e);
     return rc;
 }

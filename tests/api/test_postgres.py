@@ -53,31 +53,88 @@ def start_refused(uri, tmp):
                           capture_output=True, text=True, timeout=60)
 
 
-# Cairn's own table (store_jobs.c) and indexes, nothing else.
+# Cairn's own tables (store_jobs.c, store_auth.c: jobs, users, permissions,
+# refresh tokens) and indexes, nothing else.
 CAIRN_OBJECTS = [
-    "CREATE TABLE public.cairn_jobs ( job_id character varying(32) NOT NULL, "
-    "experiment_id character varying(32) NOT NULL, "
-    "run_id character varying(32) DEFAULT ''::character varying NOT NULL, "
-    "run_name character varying(250) DEFAULT ''::character varying NOT NULL, "
-    "backend character varying(16) NOT NULL, "
-    "backend_job_id character varying(64) DEFAULT ''::character varying NOT NULL, "
-    "state character varying(20) NOT NULL, run_status character varying(20) NOT NULL, "
-    "reason text DEFAULT ''::text NOT NULL, exit_code integer DEFAULT '-1'::integer NOT NULL, "
-    "entry_point text DEFAULT ''::text NOT NULL, command text DEFAULT ''::text NOT NULL, "
-    "user_id character varying(256) DEFAULT ''::character varying NOT NULL, "
-    "source character varying(32) DEFAULT 'cairn'::character varying NOT NULL, "
-    "workdir text NOT NULL, submit_time bigint NOT NULL, start_time bigint DEFAULT 0 NOT NULL, "
-    "end_time bigint DEFAULT 0 NOT NULL, "
-    "host character varying(256) DEFAULT ''::character varying NOT NULL )",
-    "ALTER TABLE ONLY public.cairn_jobs ADD CONSTRAINT cairn_jobs_pkey PRIMARY KEY (job_id)",
-    "CREATE INDEX cairn_jobs_state ON public.cairn_jobs USING btree (state)",
-    "CREATE INDEX cairn_jobs_submit ON public.cairn_jobs USING btree (submit_time, job_id)",
-    "CREATE INDEX cairn_latest_metrics_value ON public.latest_metrics USING btree "
-    "(key, value, is_nan, run_uuid)",
-    "CREATE INDEX cairn_metrics_history ON public.metrics USING btree "
-    "(run_uuid, key, step, \"timestamp\", value, is_nan)",
-    "CREATE INDEX cairn_runs_experiment ON public.runs USING btree "
-    "(experiment_id, lifecycle_stage)",
+    'CREATE TABLE public.cairn_experiment_permissions ( id bigint NOT NULL, experiment_id '
+    'character varying(255) NOT NULL, user_id bigint NOT NULL, permission character '
+    'varying(255) NOT NULL )',
+    'CREATE SEQUENCE public.cairn_experiment_permissions_id_seq START WITH 1 INCREMENT BY 1 '
+    'NO MINVALUE NO MAXVALUE CACHE 1',
+    'ALTER SEQUENCE public.cairn_experiment_permissions_id_seq OWNED BY '
+    'public.cairn_experiment_permissions.id',
+    'CREATE TABLE public.cairn_jobs ( job_id character varying(32) NOT NULL, experiment_id '
+    "character varying(32) NOT NULL, run_id character varying(32) DEFAULT ''::character "
+    "varying NOT NULL, run_name character varying(250) DEFAULT ''::character varying NOT "
+    'NULL, backend character varying(16) NOT NULL, backend_job_id character varying(64) '
+    "DEFAULT ''::character varying NOT NULL, state character varying(20) NOT NULL, run_status"
+    " character varying(20) NOT NULL, reason text DEFAULT ''::text NOT NULL, exit_code "
+    "integer DEFAULT '-1'::integer NOT NULL, entry_point text DEFAULT ''::text NOT NULL, "
+    "command text DEFAULT ''::text NOT NULL, user_id character varying(256) DEFAULT "
+    "''::character varying NOT NULL, source character varying(32) DEFAULT 'cairn'::character "
+    'varying NOT NULL, workdir text NOT NULL, submit_time bigint NOT NULL, start_time bigint '
+    'DEFAULT 0 NOT NULL, end_time bigint DEFAULT 0 NOT NULL, host character varying(256) '
+    "DEFAULT ''::character varying NOT NULL )",
+    'CREATE TABLE public.cairn_refresh_tokens ( sha256 character(64) NOT NULL, user_id bigint'
+    ' NOT NULL, created_time bigint NOT NULL, expires bigint NOT NULL, revoked boolean '
+    'DEFAULT false NOT NULL )',
+    'CREATE TABLE public.cairn_registered_model_permissions ( id bigint NOT NULL, name '
+    'character varying(255) NOT NULL, user_id bigint NOT NULL, permission character '
+    'varying(255) NOT NULL )',
+    'CREATE SEQUENCE public.cairn_registered_model_permissions_id_seq START WITH 1 INCREMENT '
+    'BY 1 NO MINVALUE NO MAXVALUE CACHE 1',
+    'ALTER SEQUENCE public.cairn_registered_model_permissions_id_seq OWNED BY '
+    'public.cairn_registered_model_permissions.id',
+    'CREATE TABLE public.cairn_users ( id bigint NOT NULL, username character varying(255) '
+    'NOT NULL, password_hash character varying(255) NOT NULL, is_admin boolean DEFAULT false '
+    'NOT NULL, must_change_password boolean DEFAULT false NOT NULL, created_time bigint NOT '
+    'NULL )',
+    'CREATE SEQUENCE public.cairn_users_id_seq START WITH 1 INCREMENT BY 1 NO MINVALUE NO '
+    'MAXVALUE CACHE 1',
+    'ALTER SEQUENCE public.cairn_users_id_seq OWNED BY public.cairn_users.id',
+    'ALTER TABLE ONLY public.cairn_experiment_permissions ALTER COLUMN id SET DEFAULT '
+    "nextval('public.cairn_experiment_permissions_id_seq'::regclass)",
+    'ALTER TABLE ONLY public.cairn_registered_model_permissions ALTER COLUMN id SET DEFAULT '
+    "nextval('public.cairn_registered_model_permissions_id_seq'::regclass)",
+    'ALTER TABLE ONLY public.cairn_users ALTER COLUMN id SET DEFAULT '
+    "nextval('public.cairn_users_id_seq'::regclass)",
+    'ALTER TABLE ONLY public.cairn_experiment_permissions ADD CONSTRAINT '
+    'cairn_experiment_permissions_experiment_id_user_id_key UNIQUE (experiment_id, user_id)',
+    'ALTER TABLE ONLY public.cairn_experiment_permissions ADD CONSTRAINT '
+    'cairn_experiment_permissions_pkey PRIMARY KEY (id)',
+    'ALTER TABLE ONLY public.cairn_jobs ADD CONSTRAINT cairn_jobs_pkey PRIMARY KEY (job_id)',
+    'ALTER TABLE ONLY public.cairn_refresh_tokens ADD CONSTRAINT cairn_refresh_tokens_pkey '
+    'PRIMARY KEY (sha256)',
+    'ALTER TABLE ONLY public.cairn_registered_model_permissions ADD CONSTRAINT '
+    'cairn_registered_model_permissions_name_user_id_key UNIQUE (name, user_id)',
+    'ALTER TABLE ONLY public.cairn_registered_model_permissions ADD CONSTRAINT '
+    'cairn_registered_model_permissions_pkey PRIMARY KEY (id)',
+    'ALTER TABLE ONLY public.cairn_users ADD CONSTRAINT cairn_users_pkey PRIMARY KEY (id)',
+    'ALTER TABLE ONLY public.cairn_users ADD CONSTRAINT cairn_users_username_key UNIQUE '
+    '(username)',
+    'CREATE INDEX cairn_experiment_permissions_user ON public.cairn_experiment_permissions '
+    'USING btree (user_id)',
+    'CREATE INDEX cairn_jobs_state ON public.cairn_jobs USING btree (state)',
+    'CREATE INDEX cairn_jobs_submit ON public.cairn_jobs USING btree (submit_time, job_id)',
+    'CREATE INDEX cairn_latest_metrics_value ON public.latest_metrics USING btree (key, '
+    'value, is_nan, run_uuid)',
+    'CREATE INDEX cairn_metrics_history ON public.metrics USING btree (run_uuid, key, step, '
+    '"timestamp", value, is_nan)',
+    'CREATE INDEX cairn_refresh_tokens_user ON public.cairn_refresh_tokens USING btree '
+    '(user_id)',
+    'CREATE INDEX cairn_registered_model_permissions_user ON '
+    'public.cairn_registered_model_permissions USING btree (user_id)',
+    'CREATE INDEX cairn_runs_experiment ON public.runs USING btree (experiment_id, '
+    'lifecycle_stage)',
+    'ALTER TABLE ONLY public.cairn_experiment_permissions ADD CONSTRAINT '
+    'cairn_experiment_permissions_user_id_fkey FOREIGN KEY (user_id) REFERENCES '
+    'public.cairn_users(id) ON DELETE CASCADE',
+    'ALTER TABLE ONLY public.cairn_refresh_tokens ADD CONSTRAINT '
+    'cairn_refresh_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES '
+    'public.cairn_users(id) ON DELETE CASCADE',
+    'ALTER TABLE ONLY public.cairn_registered_model_permissions ADD CONSTRAINT '
+    'cairn_registered_model_permissions_user_id_fkey FOREIGN KEY (user_id) REFERENCES '
+    'public.cairn_users(id) ON DELETE CASCADE',
 ]
 
 

@@ -65,10 +65,13 @@ static char *dump_table(sqlite3 *db, const char *table)
 static char *dump_names(sqlite3 *db)
 {
     sbuf out = SBUF_INIT;
-    /* Cairn's own indexes (cairn_*) are checked apart: see below. */
+    /* Cairn's own indexes (cairn_*) are checked apart: see below.
+     * sqlite_sequence is SQLite's own, made for Cairn's AUTOINCREMENT
+     * tables (cairn_users: user ids are never reused). */
     dump_query(db, &out, "SELECT type, name, tbl_name FROM sqlite_master "
                          "WHERE name NOT LIKE 'cairn\\_%' ESCAPE '\\' "
-                         "AND tbl_name NOT LIKE 'cairn\\_%' ESCAPE '\\' ORDER BY type, name");
+                         "AND tbl_name NOT LIKE 'cairn\\_%' ESCAPE '\\' "
+                         "AND name <> 'sqlite_sequence' ORDER BY type, name");
     return sbuf_detach(&out);
 }
 
@@ -140,6 +143,7 @@ static void test_schema_matches_mlflow(void **state)
     dump_query(a, &rows, "SELECT m.name, i.name FROM sqlite_master m, pragma_index_info(m.name) i "
                          "WHERE m.name LIKE 'cairn\\_%' ESCAPE '\\' ORDER BY m.name, i.seqno");
     assert_string_equal(sbuf_str(&rows),
+                        "  cairn_experiment_permissions_user|user_id\n"
                         "  cairn_jobs_state|state\n"
                         "  cairn_jobs_submit|submit_time\n  cairn_jobs_submit|job_id\n"
                         "  cairn_latest_metrics_value|key\n  cairn_latest_metrics_value|value\n"
@@ -148,16 +152,33 @@ static void test_schema_matches_mlflow(void **state)
                         "  cairn_metrics_history|run_uuid\n  cairn_metrics_history|key\n"
                         "  cairn_metrics_history|step\n  cairn_metrics_history|timestamp\n"
                         "  cairn_metrics_history|value\n  cairn_metrics_history|is_nan\n"
+                        "  cairn_refresh_tokens_user|user_id\n"
+                        "  cairn_registered_model_permissions_user|user_id\n"
                         "  cairn_runs_experiment|experiment_id\n"
                         "  cairn_runs_experiment|lifecycle_stage\n");
-    /* ... and Cairn's own table, cairn_jobs (store_jobs.c). */
+    /* ... and Cairn's own tables: cairn_jobs (store_jobs.c) and the auth
+     * tables (store_auth.c). */
     sbuf_reset(&rows);
     dump_query(a, &rows, "SELECT type, name, tbl_name FROM sqlite_master "
                          "WHERE tbl_name LIKE 'cairn\\_%' ESCAPE '\\' ORDER BY type, name");
-    assert_string_equal(sbuf_str(&rows), "  index|cairn_jobs_state|cairn_jobs\n"
-                                         "  index|cairn_jobs_submit|cairn_jobs\n"
-                                         "  index|sqlite_autoindex_cairn_jobs_1|cairn_jobs\n"
-                                         "  table|cairn_jobs|cairn_jobs\n");
+    assert_string_equal(
+        sbuf_str(&rows),
+        "  index|cairn_experiment_permissions_user|cairn_experiment_permissions\n"
+        "  index|cairn_jobs_state|cairn_jobs\n"
+        "  index|cairn_jobs_submit|cairn_jobs\n"
+        "  index|cairn_refresh_tokens_user|cairn_refresh_tokens\n"
+        "  index|cairn_registered_model_permissions_user|cairn_registered_model_permissions\n"
+        "  index|sqlite_autoindex_cairn_experiment_permissions_1|cairn_experiment_permissions\n"
+        "  index|sqlite_autoindex_cairn_jobs_1|cairn_jobs\n"
+        "  index|sqlite_autoindex_cairn_refresh_tokens_1|cairn_refresh_tokens\n"
+        "  index|sqlite_autoindex_cairn_registered_model_permissions_1|"
+        "cairn_registered_model_permissions\n"
+        "  index|sqlite_autoindex_cairn_users_1|cairn_users\n"
+        "  table|cairn_experiment_permissions|cairn_experiment_permissions\n"
+        "  table|cairn_jobs|cairn_jobs\n"
+        "  table|cairn_refresh_tokens|cairn_refresh_tokens\n"
+        "  table|cairn_registered_model_permissions|cairn_registered_model_permissions\n"
+        "  table|cairn_users|cairn_users\n");
     sbuf_free(&rows);
     sqlite3_close(a);
     sqlite3_close(b);
