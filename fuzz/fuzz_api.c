@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         return 0;
     }
-    api_request req = {args, size - 1, NULL, 0, {NULL}, {NULL}};
+    api_request req = {.args = args, .body_len = size - 1};
     json_t *out = NULL;
     int rc = api_call(r, &fuzz_ctx, &req, &out, &e);
     if (rc == 0 && !json_is_object(out))

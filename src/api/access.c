@@ -124,7 +124,12 @@ int api_access_check(const api_ctx *ctx, const api_route *route, const api_reque
     switch (route->scope) {
     case API_SCOPE_PUBLIC:
     case API_SCOPE_LIST:
+    case API_SCOPE_LOGIN:
         return 0;
+    case API_SCOPE_ADMIN:
+    case API_SCOPE_USER:
+    case API_SCOPE_MODEL:
+        return api_allow(ctx, req, NULL, perm, e);
     case API_SCOPE_CREATE:
         return api_allow(ctx, req, NULL, perm, e);
     case API_SCOPE_EXPERIMENT:

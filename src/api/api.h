@@ -34,6 +34,9 @@ struct api_policy {
     void *arg;
 };
 
+/* Users and permissions (api/auth.c): NULL when auth is off. */
+typedef struct api_auth api_auth;
+
 typedef struct api_ctx {
     store *st;
     /* The store behind mlflow-artifacts:/ (--artifacts-destination). */
@@ -43,12 +46,23 @@ typedef struct api_ctx {
     job_service *jobs;
     /* Who may do what (access.c); NULL allows everything. */
     const api_policy *policy;
+    /* Who is asking (auth.c): with it, every route but the public ones
+     * needs credentials. */
+    api_auth *auth;
 } api_ctx;
 
 /* Who is asking, as http/ read it off the request; access.c decides what
  * it means. */
 struct api_caller {
     const char *authorization; /* the Authorization header, or NULL */
+    /* Filled by the door (access.c) once the caller is authenticated, when
+     * auth is on (ctx->auth); all zero when it is off. */
+    bool authenticated;
+    int64_t user_id;
+    char username[256];
+    bool is_admin;
+    bool must_change_password;
+    char scope[64]; /* a limited token's experiment id (a job's), or "" */
 };
 
 /* The request headers a handler may read, as sent (NULL: absent). */
@@ -186,6 +200,10 @@ typedef enum api_scope {
     API_SCOPE_JOB,             /* args.job_id (or task_id): the job's experiment */
     API_SCOPE_SUBMIT,          /* a submission: args.experiment_id or experiment_name */
     API_SCOPE_LIST,            /* a list of many experiments' things: filtered */
+    API_SCOPE_ADMIN,           /* administrators only (users/create, users/delete, ...) */
+    API_SCOPE_USER,            /* args.username is the caller, or an administrator */
+    API_SCOPE_MODEL,           /* args.name: a registered model */
+    API_SCOPE_LOGIN,           /* answers credentials itself (token endpoints): no check */
 } api_scope;
 
 

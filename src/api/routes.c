@@ -163,7 +163,8 @@ const char *api_scope_name(api_scope s)
         [API_SCOPE_EXPERIMENT] = "experiment", [API_SCOPE_EXPERIMENT_NAME] = "experiment_name",
         [API_SCOPE_EXPERIMENTS] = "experiments", [API_SCOPE_RUN] = "run",
         [API_SCOPE_RUNS] = "runs", [API_SCOPE_ARTIFACT] = "artifact", [API_SCOPE_JOB] = "job",
-        [API_SCOPE_SUBMIT] = "submit", [API_SCOPE_LIST] = "list",
+        [API_SCOPE_SUBMIT] = "submit", [API_SCOPE_LIST] = "list", [API_SCOPE_ADMIN] = "admin",
+        [API_SCOPE_USER] = "user", [API_SCOPE_MODEL] = "model", [API_SCOPE_LOGIN] = "login",
     };
     return names[s];
 }

@@ -73,7 +73,7 @@ static const char *http_tmpdir(void)
  * is asking. */
 static api_request http_request(struct MHD_Connection *c, http_req *r, json_t *args)
 {
-    api_request req = {args, (size_t)r->body_len, NULL, 0, {NULL}, {NULL}};
+    api_request req = {.args = args, .body_len = (size_t)r->body_len};
     req.caller.authorization =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     req.headers.range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);

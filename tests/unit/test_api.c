@@ -48,7 +48,7 @@ static json_t *args_from(const fixture *f, const char *tmpl)
 
 static int call(fixture *f, api_handler fn, const char *tmpl, json_t **out, cerr *e)
 {
-    api_request req = {args_from(f, tmpl), strlen(tmpl), NULL, 0, {NULL}, {NULL}};
+    api_request req = {.args = args_from(f, tmpl), .body_len = strlen(tmpl)};
     *out = NULL;
     int rc = fn(&f->ctx, &req, out, e);
     json_decref(req.args);
@@ -72,7 +72,7 @@ static void call_route_ok(fixture *f, const char *method, const char *path, cons
     snprintf(url, sizeof url, "/api/2.0/mlflow/%s", path);
     const api_route *r = api_route_find(method, url, &known, &param);
     assert_non_null(r);
-    api_request req = {args_from(f, tmpl), strlen(tmpl), NULL, 0, {NULL}, {NULL}};
+    api_request req = {.args = args_from(f, tmpl), .body_len = strlen(tmpl)};
     cerr e = {0};
     *out = NULL;
     if (api_call(r, &f->ctx, &req, out, &e) != 0)
