@@ -351,7 +351,7 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
                        .workers = workers,
                        .tls_cert = val[OPT_TLS_CERT][0] ? val[OPT_TLS_CERT] : NULL,
                        .tls_key = val[OPT_TLS_KEY][0] ? val[OPT_TLS_KEY] : NULL,
-                       .api = {st, dest, jobs, policy}};
+                       .api = {.st = st, .artifacts = dest, .jobs = jobs, .policy = policy}};
     http_server *srv = NULL;
     if (http_server_start(&cfg, &srv, &e) < 0) {
         fprintf(stderr, "cairn server: %s\n", e.msg);
