@@ -224,7 +224,7 @@ static int server_setup(void **state)
     assert_int_equal(symlink("a", p), 0);
     cerr e;
     assert_int_equal(artifacts_store_open(f->root, &f->art, &e), 0);
-    http_config cfg = {.host = "127.0.0.1", .port = 0, .workers = 2, .api = {NULL, f->art, NULL, NULL}};
+    http_config cfg = {.host = "127.0.0.1", .port = 0, .workers = 2, .api = {.artifacts = f->art}};
     assert_int_equal(http_server_start(&cfg, &f->srv, &e), 0);
     f->port = http_server_port(f->srv);
     assert_true(f->port > 0);
