@@ -55,6 +55,7 @@ typedef struct api_ctx {
  * it means. */
 struct api_caller {
     const char *authorization; /* the Authorization header, or NULL */
+    char remote_addr[64];      /* the client's address, for rate limits */
     /* Filled by the door (access.c) once the caller is authenticated, when
      * auth is on (ctx->auth); all zero when it is off. */
     bool authenticated;

@@ -69,6 +69,16 @@ static const char *http_tmpdir(void)
     return t && t[0] ? t : "/tmp";
 }
 
+/* The numeric address of sa (IPv4 or IPv6) into buf. */
+static void http_addr_text(const struct sockaddr *sa, char *buf, size_t n)
+{
+    const void *a = sa->sa_family == AF_INET6
+                        ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                        : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+    if (inet_ntop(sa->sa_family, a, buf, (socklen_t)n) == NULL)
+        snprintf(buf, n, "?");
+}
+
 /* The request as api/ takes it: args (stolen), the body's size and who
  * is asking. */
 static api_request http_request(struct MHD_Connection *c, http_req *r, json_t *args)
@@ -77,6 +87,10 @@ static api_request http_request(struct MHD_Connection *c, http_req *r, json_t *a
     req.caller.authorization =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     req.headers.range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr)
+        http_addr_text(ci->client_addr, req.caller.remote_addr, sizeof req.caller.remote_addr);
     if (r->param)
         json_object_set_new(req.args, r->route->param, http_json_string(r->param));
     return req;
