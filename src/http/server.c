@@ -77,6 +77,10 @@ static api_request http_request(struct MHD_Connection *c, http_req *r, json_t *a
     req.caller.authorization =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     req.headers.range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+    req.headers.content_length =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    req.headers.transfer_encoding =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     if (r->param)
         json_object_set_new(req.args, r->route->param, http_json_string(r->param));
     return req;
