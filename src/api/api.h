@@ -69,6 +69,10 @@ struct api_caller {
 /* The request headers a handler may read, as sent (NULL: absent). */
 typedef struct api_headers {
     const char *range; /* Range: a download of part of an artifact */
+    /* As the client sent them (NULL: absent): an upload's size is known
+     * when it has a Content-Length and no Transfer-Encoding. */
+    const char *content_length;
+    const char *transfer_encoding;
 } api_headers;
 
 /* A file part of a multipart/form-data request, saved by http/ in a
