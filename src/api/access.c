@@ -61,7 +61,7 @@ static bool api_route_changes_password(const api_route *route)
 
 /* Who is asking, when auth is on: every route but the public ones and the
  * logins (which check credentials themselves). */
-static int api_identify(const api_ctx *ctx, const api_route *route, api_request *req, cerr *e)
+int api_identify(const api_ctx *ctx, const api_route *route, api_request *req, cerr *e)
 {
     if (ctx->auth == NULL || route->scope == API_SCOPE_PUBLIC || route->scope == API_SCOPE_LOGIN)
         return 0;

@@ -301,6 +301,10 @@ void api_upload_abort(api_upload *u);
  * -1 with e (UNAUTHENTICATED, PERMISSION_DENIED). Every entry point above
  * calls it. */
 int api_access_check(const api_ctx *ctx, const api_route *route, api_request *req, cerr *e);
+/* Only who is asking (the first half of the check), for http/ to call with
+ * the headers, so that a request without good credentials is refused 401
+ * before its body is read, whatever the body. 0 when auth is off. */
+int api_identify(const api_ctx *ctx, const api_route *route, api_request *req, cerr *e);
 /* After a route's handler succeeded: a list (API_SCOPE_LIST) loses what
  * the caller may not read; a new experiment's creator gets MANAGE on it. */
 void api_access_filter(const api_ctx *ctx, const api_route *route, const api_request *req,

@@ -107,7 +107,8 @@ static bool api_fail_blocked(api_auth *a, const char *name, const char *addr)
     pthread_mutex_lock(&a->mu);
     api_auth_fail *f[2] = {api_fail_slot(a, "u", name), api_fail_slot(a, "a", addr)};
     for (int i = 0; i < 2; i++)
-        if (now - f[i]->since < API_AUTH_FAIL_WINDOW && f[i]->count >= API_AUTH_FAIL_MAX)
+        if (now - f[i]->since < API_AUTH_FAIL_WINDOW &&
+            f[i]->count >= (i == 0 ? API_AUTH_FAIL_MAX : API_AUTH_FAIL_MAX_ADDR))
             blocked = true;
     pthread_mutex_unlock(&a->mu);
     return blocked;

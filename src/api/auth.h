@@ -26,9 +26,11 @@
 #define API_AUTH_CACHE_TTL 60
 /* Entries of that cache at most (then the oldest go). */
 #define API_AUTH_CACHE_MAX 1024
-/* Failed logins tolerated per user name and per client address within
+/* Failed logins tolerated per user name, and per client address (higher:
+ * many users may share one address behind a NAT), within
  * API_AUTH_FAIL_WINDOW seconds; beyond them 429 with Retry-After. */
 #define API_AUTH_FAIL_MAX 10
+#define API_AUTH_FAIL_MAX_ADDR 200
 #define API_AUTH_FAIL_WINDOW 60
 
 typedef struct api_auth_config {

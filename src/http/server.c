@@ -138,6 +138,15 @@ static void http_begin(http_server *s, struct MHD_Connection *c, const char *url
     r->route = route;
     if (param && (r->param = strdup(param)) == NULL)
         abort();
+    if (s->api.auth) { /* credentials first, before any body is read */
+        api_request who = http_request(c, r, json_object());
+        int rc = api_identify(&s->api, route, &who, &e);
+        json_decref(who.args);
+        if (rc < 0) {
+            http_fail_cerr(r, &e);
+            return;
+        }
+    }
     switch (route->body) {
     case API_BODY_FORM:
         if (http_content_length(c) > (int64_t)HTTP_FORM_MAX_BODY)
