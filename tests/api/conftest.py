@@ -126,6 +126,7 @@ class Server:
         self.pg_database = None
         self.prefix = []  # a command the server runs under (e.g. unshare)
         self.env = None  # the server's environment (None: the tests')
+        self.extra_args = []  # appended to the command line (e.g. --auth)
         if PG_BASE:
             # One database per data directory, found again on a restart.
             marker = os.path.join(tmpdir, "pg-database")
@@ -177,7 +178,7 @@ class Server:
                         self.store_uri,
                         "--artifacts-destination",
                         self.artifacts_root,
-                    ],
+                    ] + self.extra_args,
                     stdout=out,
                     stderr=err,
                     stdin=subprocess.DEVNULL,
