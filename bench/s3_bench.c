@@ -1,12 +1,14 @@
 /* s3_bench.c - upload and download speed of the S3 artifact store.
  *
- * Usage: s3_bench [MiB] (default 512), with the S3 environment set as
+ * Usage: s3_bench [MiB] [unsized] (default 512), with the S3 environment set as
  * `eval "$(scripts/swift.sh start)"` prints it; CAIRN_TEST_S3 may name the
  * bucket URI (default s3://cairn-test). Writes one object of that size with
- * write_all in 1 MiB chunks, reads it back with the non-blocking read,
+ * write_all in 1 MiB chunks (its size given to the writer, as the proxy
+ * does with a Content-Length; "unsized": not, the buffered path), reads it back with the non-blocking read,
  * deletes it, and prints MB/s both ways and the peak RSS, which shows that
  * memory does not grow with the object. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +61,8 @@ int main(int argc, char **argv)
     snprintf(rel, sizeof rel, "obj-%.8s", id);
     artifacts_writer *w = NULL;
     double t0 = now();
-    int rc = artifacts_writer_open(s, rel, &w, &e);
+    bool unsized = argc > 2 && strcmp(argv[2], "unsized") == 0;
+    int rc = artifacts_writer_open_sized(s, rel, unsized ? -1 : (int64_t)mib * CHUNK, &w, &e);
     for (long i = 0; rc == 0 && i < mib; i++)
         rc = artifacts_writer_write_all(w, chunk, CHUNK, &e);
     if (rc == 0)

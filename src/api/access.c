@@ -15,12 +15,64 @@
 
 #include "../util/jsonx.h"
 #include "api.h"
+#include "auth.h"
 #include "common.h"
 
 static int api_allow(const api_ctx *ctx, const api_request *req, const char *experiment_id,
                      api_perm perm, cerr *e)
 {
+    if (ctx->auth)
+        return api_auth_allow_experiment(ctx->auth, &req->caller, experiment_id, perm, e);
     return ctx->policy->allow(ctx->policy, &req->caller, experiment_id, perm, e);
+}
+
+/* Users and permissions need an admin, or (API_SCOPE_USER) the user
+ * themself; registered models have permissions of their own. Without auth
+ * (the toy policy) they are as creating something. */
+static int api_allow_account(const api_ctx *ctx, const api_route *route, const api_request *req,
+                             cerr *e)
+{
+    if (ctx->auth == NULL)
+        return api_allow(ctx, req, NULL, route->perm, e);
+    const api_caller *who = &req->caller;
+    const char *arg;
+    switch (route->scope) {
+    case API_SCOPE_MODEL:
+        arg = json_string_value(json_object_get(req->args, "name"));
+        return api_auth_allow_model(ctx->auth, who, arg, route->perm, e);
+    case API_SCOPE_USER:
+        arg = json_string_value(json_object_get(req->args, "username"));
+        if (who->is_admin || (arg && strcmp(arg, who->username) == 0))
+            return who->scope[0] ? cerr_set(e, CERR_PERMISSION_DENIED, "Permission denied") : 0;
+        return cerr_set(e, CERR_PERMISSION_DENIED, "Permission denied");
+    default:
+        if (who->is_admin && who->scope[0] == '\0')
+            return 0;
+        return cerr_set(e, CERR_PERMISSION_DENIED, "Permission denied");
+    }
+}
+
+/* A user an admin created, or whose password an admin reset, may only
+ * change it (and read themself) until they do. */
+static bool api_route_changes_password(const api_route *route)
+{
+    return route->scope == API_SCOPE_USER;
+}
+
+/* Who is asking, when auth is on: every route but the public ones and the
+ * logins (which check credentials themselves). */
+static int api_identify(const api_ctx *ctx, const api_route *route, api_request *req, cerr *e)
+{
+    if (ctx->auth == NULL || route->scope == API_SCOPE_PUBLIC || route->scope == API_SCOPE_LOGIN)
+        return 0;
+    if (api_auth_identify(ctx->auth, req, e) < 0)
+        return -1;
+    if (req->caller.must_change_password && !api_route_changes_password(route))
+        return cerr_set(e, CERR_PERMISSION_DENIED,
+                        "The password of user '%s' must be changed first "
+                        "(PATCH /api/2.0/mlflow/users/update-password)",
+                        req->caller.username);
+    return 0;
 }
 
 static const char *api_arg(const api_request *req, const char *key)
@@ -59,7 +111,7 @@ static int api_allow_job(const api_ctx *ctx, const api_request *req, const char 
 int api_access_experiment_name(const api_ctx *ctx, const api_request *req, const char *name,
                                api_perm perm, cerr *e)
 {
-    if (ctx->policy == NULL)
+    if (ctx->policy == NULL && ctx->auth == NULL)
         return 0;
     json_t *exp = NULL;
     cerr ignored;
@@ -114,10 +166,11 @@ static int api_allow_each(const api_ctx *ctx, const api_request *req, const char
     return 0;
 }
 
-int api_access_check(const api_ctx *ctx, const api_route *route, const api_request *req,
-                     cerr *e)
+int api_access_check(const api_ctx *ctx, const api_route *route, api_request *req, cerr *e)
 {
-    if (ctx->policy == NULL)
+    if (api_identify(ctx, route, req, e) < 0)
+        return -1;
+    if (ctx->policy == NULL && ctx->auth == NULL)
         return 0;
     api_perm perm = route->perm;
     const char *id;
@@ -127,9 +180,14 @@ int api_access_check(const api_ctx *ctx, const api_route *route, const api_reque
     case API_SCOPE_LOGIN:
         return 0;
     case API_SCOPE_ADMIN:
+        /* users/create: open to anyone only with --allow-signup */
+        if (ctx->auth && api_auth_signup_open(ctx->auth) &&
+            strcmp(route->path, "users/create") == 0)
+            return 0;
+        return api_allow_account(ctx, route, req, e);
     case API_SCOPE_USER:
     case API_SCOPE_MODEL:
-        return api_allow(ctx, req, NULL, perm, e);
+        return api_allow_account(ctx, route, req, e);
     case API_SCOPE_CREATE:
         return api_allow(ctx, req, NULL, perm, e);
     case API_SCOPE_EXPERIMENT:
@@ -168,7 +226,11 @@ static const char *const api_list_keys[] = {"experiments", "jobs", "tasks"};
 void api_access_filter(const api_ctx *ctx, const api_route *route, const api_request *req,
                        api_result *res)
 {
-    if (ctx->policy == NULL || route->scope != API_SCOPE_LIST || res->json == NULL)
+    if (ctx->auth && route->scope == API_SCOPE_CREATE && res->json)
+        api_auth_grant_creator(ctx->auth, &req->caller,
+                               json_string_value(json_object_get(res->json, "experiment_id")));
+    if ((ctx->policy == NULL && ctx->auth == NULL) || route->scope != API_SCOPE_LIST ||
+        res->json == NULL)
         return;
     for (size_t k = 0; k < sizeof api_list_keys / sizeof api_list_keys[0]; k++) {
         json_t *arr = json_object_get(res->json, api_list_keys[k]);

@@ -69,6 +69,10 @@ struct api_caller {
 /* The request headers a handler may read, as sent (NULL: absent). */
 typedef struct api_headers {
     const char *range; /* Range: a download of part of an artifact */
+    /* As the client sent them (NULL: absent): an upload's size is known
+     * when it has a Content-Length and no Transfer-Encoding. */
+    const char *content_length;
+    const char *transfer_encoding;
 } api_headers;
 
 /* A file part of a multipart/form-data request, saved by http/ in a
@@ -292,12 +296,13 @@ void api_upload_abort(api_upload *u);
 
 /* ---- access.c: the one check of who asks and what they may do ---- */
 
-/* Before a route's handler: may req's caller do route's work? 0 or -1
- * with e (PERMISSION_DENIED). Every entry point above calls it. */
-int api_access_check(const api_ctx *ctx, const api_route *route, const api_request *req,
-                     cerr *e);
-/* After an API_SCOPE_LIST route's handler: drops from the answer what the
- * caller may not read. */
+/* Before a route's handler: who is req's caller (with auth on, from its
+ * credentials: req->caller is filled), and may they do route's work? 0 or
+ * -1 with e (UNAUTHENTICATED, PERMISSION_DENIED). Every entry point above
+ * calls it. */
+int api_access_check(const api_ctx *ctx, const api_route *route, api_request *req, cerr *e);
+/* After a route's handler succeeded: a list (API_SCOPE_LIST) loses what
+ * the caller may not read; a new experiment's creator gets MANAGE on it. */
 void api_access_filter(const api_ctx *ctx, const api_route *route, const api_request *req,
                        api_result *res);
 /* For a handler that learns its experiment only from its body (an

@@ -11,6 +11,7 @@
  * client takes them, through the artifact store's streams, so memory stays
  * constant at any size. http/ sees only api_upload and api_download. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,12 +146,28 @@ int api_proxy_mpu(const api_ctx *ctx, const api_request *req, json_t **out, cerr
     return cerr_set(e, CERR_NOT_IMPLEMENTED, API_MPU_UNSUPPORTED);
 }
 
+/* The upload's size when the client declared it (Content-Length without
+ * Transfer-Encoding, as MLflow's client sends a file), else -1. */
+static int64_t api_upload_size(const api_headers *h)
+{
+    const char *s = h->content_length;
+    if (h->transfer_encoding != NULL || s == NULL || !isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > INT64_MAX)
+        return -1;
+    return (int64_t)v;
+}
+
 int api_proxy_put_begin(const api_ctx *ctx, const api_request *req, api_upload **out, cerr *e)
 {
     const char *path = json_string_value(json_object_get(req->args, "path"));
     artifacts_writer *w = NULL;
     *out = NULL;
-    if (artifacts_writer_open(ctx->artifacts, path ? path : "", &w, e) < 0)
+    if (artifacts_writer_open_sized(ctx->artifacts, path ? path : "", api_upload_size(&req->headers),
+                                    &w, e) < 0)
         return -1;
     *out = calloc(1, sizeof **out);
     if (*out == NULL)

@@ -412,9 +412,10 @@ static int local_remove(artifacts_store *base, const char *rel, cerr *e)
     return artifacts_local_delete(s->root, rel, e);
 }
 
-static int local_writer_open(artifacts_store *base, const char *rel, artifacts_writer **out,
-                             cerr *e)
+static int local_writer_open(artifacts_store *base, const char *rel, int64_t size,
+                             artifacts_writer **out, cerr *e)
 {
+    (void)size; /* a file needs no size up front; store.c checks the count */
     local_store *s = (local_store *)base;
     artifacts_upload *u = NULL;
     if (path_mkdirs(s->root, 0777, e) < 0 || artifacts_upload_begin(s->root, rel, &u, e) < 0)

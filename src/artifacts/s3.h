@@ -4,7 +4,9 @@
  *               as cerr, a small pool of curl handles;
  *   s3_xml.c    the XML S3 answers with (libxml2) and the XML we send;
  *   s3_store.c  the store: open, check, list, delete, the ops table;
- *   s3_write.c  the writer: streamed multipart upload, background thread;
+ *   s3_write.c  the writer: multipart upload from part buffers (size
+ *               unknown) or streamed part by part (size known), on
+ *               background threads;
  *   s3_read.c   the reader: ranged GET streamed by a background thread.
  * Nothing outside src/artifacts/s3*.c includes this, except the unit test
  * (for its hooks). */
@@ -28,6 +30,17 @@
 #define S3_PART_MB_MIN 8
 #define S3_PART_MB_MAX 64
 #define S3_MAX_PARTS 10000
+/* An upload whose size is known up front (the request's Content-Length)
+ * streams each part from the caller straight into its UploadPart through a
+ * small ring, so its parts cost no memory: 64 MiB by default (CAIRN_S3_PART_MB
+ * when set), larger only when the object needs more than 10000 parts. At
+ * most S3_STREAM_OPEN parts' requests are open at once: the next part starts
+ * when the previous part's body is sent, while its answer is awaited. */
+#define S3_STREAM_PART_MB_DEFAULT S3_PART_MB_MAX
+#define S3_STREAM_RING (4u << 20)
+#define S3_STREAM_WAKE (1u << 20) /* free ring bytes that wake a parked caller */
+#define S3_STREAM_OPEN 2
+#define S3_PUT_MAX (5ull << 30)   /* S3's largest PutObject and part */
 /* Parts of one upload in flight at once (each on its own thread and curl
  * handle), as boto's transfer manager does: one part at a time leaves the
  * stream idle for S3's per-request latency. A writer holds the parts in
@@ -67,7 +80,8 @@ typedef struct s3_store {
     char *region;
     char *sigv4;    /* "aws:amz:<region>:s3" */
     char *access_key, *secret_key, *token; /* NULL when unset */
-    size_t part_size;
+    size_t part_size;        /* buffered uploads (size unknown) */
+    size_t stream_part_size; /* streamed uploads (size known) */
     long list_max_keys; /* S3_LIST_MAX_KEYS; smaller in tests */
     pthread_mutex_t pool_mu;
     CURL *pool[S3_POOL_MAX];
@@ -166,7 +180,8 @@ void s3_xml_escape(sbuf *out, const char *s);
 
 /* ---- s3_write.c / s3_read.c (the ops table is in s3_store.c) ---- */
 
-int s3_writer_open(artifacts_store *st, const char *rel, artifacts_writer **out, cerr *e);
+int s3_writer_open(artifacts_store *st, const char *rel, int64_t size, artifacts_writer **out,
+                   cerr *e);
 ssize_t s3_write(artifacts_writer *w, const void *data, size_t n, cerr *e);
 void s3_writer_wait(artifacts_writer *w);
 void s3_writer_notify(artifacts_writer *w, artifacts_notify_fn fn, void *arg);
@@ -187,7 +202,8 @@ int s3_is_folder(s3_store *s, const char *key, bool *folder, cerr *e);
 
 /* Keys per listing page, so that continuation is tested with few keys. */
 void s3_test_set_list_max_keys(artifacts_store *st, long n);
-/* The part size in bytes (no range check: the test may go below S3's). */
+/* The part size in bytes, buffered and streamed (no range check: the test
+ * may go below S3's). */
 void s3_test_set_part_size(artifacts_store *st, size_t bytes);
 
 #endif

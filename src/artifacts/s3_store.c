@@ -331,15 +331,16 @@ int artifacts_s3_open_store(const char *uri, const char *bucket, const char *pre
         return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
                         "S3 store '%s': AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set "
                         "together", uri);
-    long part_mb = S3_PART_MB_DEFAULT;
+    long part_mb = S3_PART_MB_DEFAULT, stream_mb = S3_STREAM_PART_MB_DEFAULT;
     const char *pm = s3_env("CAIRN_S3_PART_MB");
-    if (pm) {
+    if (pm) { /* set: every upload's part size */
         char *end;
         part_mb = strtol(pm, &end, 10);
         if (*end != '\0' || part_mb < S3_PART_MB_MIN || part_mb > S3_PART_MB_MAX)
             return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
                             "CAIRN_S3_PART_MB must be a whole number of MiB from %d to %d",
                             S3_PART_MB_MIN, S3_PART_MB_MAX);
+        stream_mb = part_mb;
     }
     s3_store *s = calloc(1, sizeof *s);
     if (s == NULL)
@@ -369,6 +370,7 @@ int artifacts_s3_open_store(const char *uri, const char *bucket, const char *pre
     const char *token = s3_env("AWS_SESSION_TOKEN");
     s->token = token ? s3_strdup(token) : NULL;
     s->part_size = (size_t)part_mb << 20;
+    s->stream_part_size = (size_t)stream_mb << 20;
     s->list_max_keys = S3_LIST_MAX_KEYS;
     *out = &s->base;
     return 0;
@@ -382,4 +384,5 @@ void s3_test_set_list_max_keys(artifacts_store *st, long n)
 void s3_test_set_part_size(artifacts_store *st, size_t bytes)
 {
     ((s3_store *)st)->part_size = bytes;
+    ((s3_store *)st)->stream_part_size = bytes;
 }

@@ -1,6 +1,16 @@
 /* s3_write.c - the S3 writer: a streamed multipart upload in constant memory.
  *
- * The caller fills a part-sized buffer; a full buffer is handed to the
+ * Two ways, chosen at open. When the object's size is known (streamed
+ * mode, below s3_stream_*), each part's request body is fed straight from
+ * the caller's writes through a small ring (S3_STREAM_RING): the parts can
+ * be large (64 MiB: few requests for S3) and cost no memory, and a part's
+ * request starts when the previous part's body is sent (its answer may be
+ * pending: at most S3_STREAM_OPEN requests are open). An object of at most
+ * one part is one streamed PutObject. The object's last byte is held back
+ * until commit, so a PutObject never completes (and nothing is visible)
+ * unless commit agrees that every byte came.
+ *
+ * When the size is unknown (buffered mode), the caller fills a part-sized buffer; a full buffer is handed to the
  * writer's upload threads, which send it as the next part (UploadPart)
  * while the caller fills another buffer. Up to S3_UPLOAD_STREAMS parts are
  * in flight at once, each on its own thread and curl handle, so the
@@ -60,7 +70,18 @@ typedef struct s3_writer {
     size_t etags_cap;
     artifacts_notify_fn fn;
     void *arg;
-    bool want; /* a write took 0 bytes: notify when a buffer frees */
+    bool want; /* a write took 0 bytes: notify when a buffer (or ring room) frees */
+    /* Streamed mode (size >= 0); part_size is then the streamed part's. */
+    bool streamed;
+    uint64_t size;
+    int nparts;          /* 0: one PutObject (or, for size 0, one at commit) */
+    int next;            /* the next part to start, from 1 */
+    char *ring;          /* S3_STREAM_RING bytes, mapped at open */
+    uint64_t written;    /* bytes the caller wrote into the ring ... */
+    uint64_t consumed;   /* ... and curl took from it */
+    bool sealed;         /* commit came with every byte: the last may go */
+    bool reading;        /* a read callback waits for bytes */
+    pthread_cond_t data; /* ... on this */
 } s3_writer;
 
 typedef struct {
@@ -144,6 +165,19 @@ static void s3_writer_fail(s3_writer *w, const cerr *e)
     atomic_store(&w->stopping, true);
     pthread_cond_broadcast(&w->work);
     pthread_cond_broadcast(&w->ready);
+    pthread_cond_broadcast(&w->data);
+    pthread_cond_broadcast(&w->space);
+}
+
+/* The notify function to call (after unlocking) when a caller waits for
+ * it, or NULL. Locked. */
+static artifacts_notify_fn s3_take_notify(s3_writer *w, void **arg)
+{
+    if (!w->want || w->fn == NULL)
+        return NULL;
+    w->want = false;
+    *arg = w->arg;
+    return w->fn;
 }
 
 /* The upload id, asked for by the first thread that needs it; the others
@@ -293,7 +327,245 @@ static int s3_hand(s3_writer *w, int i, cerr *e)
     return 0;
 }
 
-int s3_writer_open(artifacts_store *st, const char *rel, artifacts_writer **out, cerr *e)
+/* ---- streamed mode (the object's size is known) ---- */
+
+/* The bytes part `number` (from 1) covers: [*start, *end). */
+static void s3_stream_range(const s3_writer *w, int number, uint64_t *start, uint64_t *end)
+{
+    if (w->nparts == 0) {
+        *start = 0;
+        *end = w->size;
+        return;
+    }
+    *start = (uint64_t)(number - 1) * w->part_size;
+    *end = *start + w->part_size < w->size ? *start + w->part_size : w->size;
+}
+
+typedef struct {
+    s3_writer *w;
+    uint64_t end; /* the part's last byte + 1 */
+} s3_stream_src;
+
+/* curl's read callback for a streamed part: the ring's bytes up to the
+ * part's end, waiting for the caller while the ring is empty. The object's
+ * last byte waits for commit (sealed). */
+static size_t s3_stream_read(char *buf, size_t size, size_t n, void *arg)
+{
+    s3_stream_src *src = arg;
+    s3_writer *w = src->w;
+    size_t room = size * n;
+    pthread_mutex_lock(&w->mu);
+    uint64_t upto;
+    for (;;) {
+        if (w->failed || atomic_load(&w->stopping)) {
+            pthread_mutex_unlock(&w->mu);
+            return CURL_READFUNC_ABORT;
+        }
+        uint64_t limit = src->end;
+        if (limit == w->size && !w->sealed)
+            limit--;
+        upto = w->written < limit ? w->written : limit;
+        if (upto > w->consumed || w->consumed >= src->end)
+            break;
+        w->reading = true;
+        pthread_cond_wait(&w->data, &w->mu);
+    }
+    w->reading = false;
+    if (w->consumed >= src->end) { /* curl knows the length: not asked again */
+        pthread_mutex_unlock(&w->mu);
+        return 0;
+    }
+    size_t pos = (size_t)(w->consumed % S3_STREAM_RING);
+    size_t k = room;
+    if (k > upto - w->consumed)
+        k = (size_t)(upto - w->consumed);
+    if (k > S3_STREAM_RING - pos)
+        k = S3_STREAM_RING - pos;
+    pthread_mutex_unlock(&w->mu);
+    /* [consumed, upto) is ours: the caller writes only past w->written. */
+    memcpy(buf, w->ring + pos, k);
+    pthread_mutex_lock(&w->mu);
+    w->consumed += k;
+    if (w->consumed == src->end)
+        pthread_cond_broadcast(&w->work); /* the next part may start */
+    uint64_t free_bytes = S3_STREAM_RING - (w->written - w->consumed);
+    void *fn_arg = NULL;
+    artifacts_notify_fn fn = free_bytes >= S3_STREAM_WAKE ? s3_take_notify(w, &fn_arg) : NULL;
+    pthread_cond_broadcast(&w->space);
+    pthread_mutex_unlock(&w->mu);
+    if (fn)
+        fn(fn_arg);
+    return k;
+}
+
+/* One streamed request: the PutObject of the whole object (nparts 0) or
+ * UploadPart `number`; *etag is the part's ETag (new) on success. */
+static int s3_stream_send(s3_writer *w, CURL *h, int number, char **etag, cerr *e)
+{
+    uint64_t start, end;
+    s3_stream_range(w, number, &start, &end);
+    sbuf q = SBUF_INIT;
+    if (w->nparts > 0) {
+        sbuf_printf(&q, "partNumber=%d&uploadId=", number);
+        s3_encode(&q, w->upload_id.data, false);
+    }
+    s3_stream_src src = {w, end};
+    s3_call c = {.method = "PUT", .key = w->key, .query = w->nparts > 0 ? q.data : NULL,
+                 .read = s3_stream_read, .read_arg = &src, .read_len = end - start,
+                 .stop = s3_writer_stop, .stop_arg = w};
+    s3_resp r;
+    int rc = s3_perform(w->s, h, &c, &r, e);
+    if (rc == 0 && r.status != 200)
+        rc = s3_fail(w->s, "PUT", w->key, &r, e);
+    if (rc == 0 && w->nparts > 0) {
+        if (r.etag.len == 0) {
+            sbuf where = SBUF_INIT;
+            s3_display(w->s, w->key, &where);
+            rc = cerr_set(e, CERR_INTERNAL_ERROR, "S3 PUT %s failed: no ETag for part %d",
+                          where.data, number);
+            sbuf_free(&where);
+        } else {
+            *etag = sbuf_detach(&r.etag);
+        }
+    }
+    s3_resp_free(&r);
+    sbuf_free(&q);
+    return rc;
+}
+
+/* A streamed upload's thread: starts the next part once the previous
+ * part's body is sent, sends it, and again. */
+static void *s3_stream_main(void *arg)
+{
+    s3_writer *w = arg;
+    CURL *h = s3_handle_get(w->s);
+    bool h_ok = true;
+    int count = w->nparts > 0 ? w->nparts : 1;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        uint64_t start = 0, end = 0;
+        while (!w->failed && !atomic_load(&w->stopping) && w->next <= count) {
+            s3_stream_range(w, w->next, &start, &end);
+            if (w->consumed >= start)
+                break;
+            pthread_cond_wait(&w->work, &w->mu);
+        }
+        if (w->failed || atomic_load(&w->stopping) || w->next > count)
+            break;
+        int number = w->next++;
+        w->handed = number;
+        int rc = w->nparts > 0 ? s3_need_upload_id(w, h) : 0;
+        if (rc < 0)
+            break; /* recorded by s3_need_upload_id */
+        pthread_mutex_unlock(&w->mu);
+        cerr e;
+        char *etag = NULL;
+        rc = s3_stream_send(w, h, number, &etag, &e);
+        pthread_mutex_lock(&w->mu);
+        if (rc == 0) {
+            if (w->nparts > 0)
+                w->etags[number - 1] = etag;
+            continue;
+        }
+        h_ok = false;
+        s3_writer_fail(w, &e);
+        break;
+    }
+    /* A parked caller learns of a failure. */
+    void *fn_arg = NULL;
+    artifacts_notify_fn fn = w->failed ? s3_take_notify(w, &fn_arg) : NULL;
+    pthread_mutex_unlock(&w->mu);
+    if (fn)
+        fn(fn_arg);
+    if (h_ok)
+        s3_handle_put(w->s, h);
+    else
+        curl_easy_cleanup(h); /* its connection may be in any state */
+    return NULL;
+}
+
+/* Sets w up for an object of size bytes; starts its threads. */
+static int s3_stream_open(s3_writer *w, uint64_t size, cerr *e)
+{
+    /* The part size: the store's, or more when 10000 parts are too few. */
+    uint64_t part = w->s->stream_part_size;
+    uint64_t need = (size + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
+    need = (need + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+    if (part < need)
+        part = need;
+    if (part > S3_PUT_MAX)
+        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
+                        "Artifact too large for S3: %llu bytes is more than %d parts of 5 GiB",
+                        (unsigned long long)size, S3_MAX_PARTS);
+    w->streamed = true;
+    w->size = size;
+    w->part_size = (size_t)part;
+    w->nparts = size <= part ? 0 : (int)((size + part - 1) / part);
+    w->next = 1;
+    if (w->nparts > 0) {
+        w->etags = calloc((size_t)w->nparts, sizeof *w->etags);
+        if (w->etags == NULL)
+            abort();
+        w->etags_cap = (size_t)w->nparts;
+    }
+    if (size == 0)
+        return 0; /* an empty PutObject at commit */
+    void *p = mmap(NULL, S3_STREAM_RING, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                   0);
+    if (p == MAP_FAILED)
+        abort(); /* as malloc: no memory, nothing useful to answer */
+    w->ring = p;
+    int threads = w->nparts > 1 ? S3_STREAM_OPEN : 1;
+    for (int i = 0; i < threads; i++) {
+        if (pthread_create(&w->th[w->nthreads], NULL, s3_stream_main, w) != 0)
+            break;
+        w->nthreads++;
+    }
+    if (w->nthreads == 0)
+        return cerr_set(e, CERR_INTERNAL_ERROR, "Cannot start the S3 upload thread");
+    return 0;
+}
+
+static ssize_t s3_stream_write(s3_writer *w, const void *data, size_t n, cerr *e)
+{
+    pthread_mutex_lock(&w->mu);
+    if (!w->failed && n > w->size - w->written) {
+        cerr err;
+        cerr_set(&err, CERR_INVALID_PARAMETER_VALUE,
+                 "The upload is larger than its declared size of %llu bytes",
+                 (unsigned long long)w->size);
+        s3_writer_fail(w, &err);
+    }
+    if (w->failed) {
+        if (e)
+            *e = w->err;
+        pthread_mutex_unlock(&w->mu);
+        return -1;
+    }
+    size_t free_bytes = S3_STREAM_RING - (size_t)(w->written - w->consumed);
+    if (free_bytes == 0) {
+        w->want = true;
+        pthread_mutex_unlock(&w->mu);
+        return 0;
+    }
+    size_t k = n < free_bytes ? n : free_bytes;
+    size_t pos = (size_t)(w->written % S3_STREAM_RING);
+    pthread_mutex_unlock(&w->mu);
+    /* [written, consumed + RING) is ours: the threads read below written. */
+    size_t first = k < S3_STREAM_RING - pos ? k : S3_STREAM_RING - pos;
+    memcpy(w->ring + pos, data, first);
+    if (k > first)
+        memcpy(w->ring, (const char *)data + first, k - first);
+    pthread_mutex_lock(&w->mu);
+    w->written += k;
+    if (w->reading)
+        pthread_cond_signal(&w->data);
+    pthread_mutex_unlock(&w->mu);
+    return (ssize_t)k;
+}
+
+int s3_writer_open(artifacts_store *st, const char *rel, int64_t size, artifacts_writer **out,
+                   cerr *e)
 {
     s3_store *s = (s3_store *)st;
     *out = NULL;
@@ -329,6 +601,11 @@ int s3_writer_open(artifacts_store *st, const char *rel, artifacts_writer **out,
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->space, NULL);
     pthread_cond_init(&w->ready, NULL);
+    pthread_cond_init(&w->data, NULL);
+    if (size >= 0 && s3_stream_open(w, (uint64_t)size, e) < 0) {
+        s3_abort(&w->base);
+        return -1;
+    }
     *out = &w->base;
     return 0;
 }
@@ -338,6 +615,8 @@ ssize_t s3_write(artifacts_writer *aw, const void *data, size_t n, cerr *e)
     s3_writer *w = (s3_writer *)aw;
     if (n == 0)
         return 0;
+    if (w->streamed)
+        return s3_stream_write(w, data, n, e);
     pthread_mutex_lock(&w->mu);
     if (w->failed) {
         if (e)
@@ -379,6 +658,8 @@ void s3_writer_wait(artifacts_writer *aw)
         bool free_buf = w->fill >= 0;
         for (int i = 0; i < w->nbufs; i++)
             free_buf = free_buf || !w->busy[i];
+        if (w->streamed)
+            free_buf = w->written - w->consumed < S3_STREAM_RING;
         if (w->failed || free_buf)
             break;
         pthread_cond_wait(&w->space, &w->mu);
@@ -399,6 +680,8 @@ void s3_writer_notify(artifacts_writer *aw, artifacts_notify_fn fn, void *arg)
         now = w->failed;
         for (int i = 0; i < w->nbufs; i++)
             now = now || !w->busy[i];
+        if (w->streamed)
+            now = w->failed || w->written - w->consumed < S3_STREAM_RING;
         if (now)
             w->want = false;
     }
@@ -412,6 +695,8 @@ static void s3_writer_free(s3_writer *w)
     for (int i = 0; i < S3_WRITE_BUFS; i++)
         if (w->buf[i])
             munmap(w->buf[i], w->part_size);
+    if (w->ring)
+        munmap(w->ring, S3_STREAM_RING);
     for (size_t i = 0; i < w->etags_cap; i++)
         free(w->etags[i]);
     free(w->etags);
@@ -419,6 +704,7 @@ static void s3_writer_free(s3_writer *w)
     pthread_cond_destroy(&w->work);
     pthread_cond_destroy(&w->space);
     pthread_cond_destroy(&w->ready);
+    pthread_cond_destroy(&w->data);
     sbuf_free(&w->upload_id);
     free(w->key);
     free(w);
@@ -434,6 +720,7 @@ static void s3_writer_join(s3_writer *w, bool stop)
         atomic_store(&w->stopping, true);
     pthread_cond_broadcast(&w->work);
     pthread_cond_broadcast(&w->ready);
+    pthread_cond_broadcast(&w->data);
     int n = w->nthreads;
     pthread_mutex_unlock(&w->mu);
     for (int i = 0; i < n; i++)
@@ -505,9 +792,50 @@ static int s3_put_object(s3_writer *w, cerr *e)
     return rc;
 }
 
+/* Commit in streamed mode: every byte must have come; the last one goes
+ * now, then the parts are completed (or the PutObject ends). */
+static int s3_stream_commit(s3_writer *w, cerr *e)
+{
+    int rc = 0;
+    pthread_mutex_lock(&w->mu);
+    if (!w->failed && w->written != w->size) {
+        cerr err;
+        cerr_set(&err, CERR_INVALID_PARAMETER_VALUE,
+                 "The upload ended after %llu of its declared %llu bytes",
+                 (unsigned long long)w->written, (unsigned long long)w->size);
+        s3_writer_fail(w, &err);
+    }
+    if (w->failed) {
+        rc = -1;
+    } else {
+        w->sealed = true;
+        pthread_cond_broadcast(&w->data);
+    }
+    pthread_mutex_unlock(&w->mu);
+    s3_writer_join(w, rc < 0);
+    if (w->failed)
+        rc = -1;
+    if (rc == 0 && w->size == 0) {
+        rc = s3_put_object(w, e); /* fill is -1: an empty body */
+    } else if (w->nparts > 0) {
+        if (rc == 0 && w->handed != w->nparts)
+            rc = cerr_set(e, CERR_INTERNAL_ERROR, "S3 upload of part %d was lost", w->handed + 1);
+        if (rc == 0)
+            rc = s3_complete(w, e);
+        if (rc < 0)
+            s3_abort_upload(w);
+    }
+    if (rc < 0 && w->failed && e)
+        *e = w->err;
+    s3_writer_free(w);
+    return rc;
+}
+
 int s3_commit(artifacts_writer *aw, cerr *e)
 {
     s3_writer *w = (s3_writer *)aw;
+    if (w->streamed)
+        return s3_stream_commit(w, e);
     int rc = 0;
     pthread_mutex_lock(&w->mu);
     bool multipart = w->handed > 0;

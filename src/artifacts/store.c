@@ -101,25 +101,50 @@ int artifacts_store_delete(artifacts_store *s, const char *rel, cerr *e)
 
 int artifacts_writer_open(artifacts_store *s, const char *rel, artifacts_writer **out, cerr *e)
 {
+    return artifacts_writer_open_sized(s, rel, -1, out, e);
+}
+
+int artifacts_writer_open_sized(artifacts_store *s, const char *rel, int64_t size,
+                                artifacts_writer **out, cerr *e)
+{
     *out = NULL;
     /* A trailing '/' names a folder, which a stream of bytes cannot become. */
     if (rel[0] == '\0' || rel[strlen(rel) - 1] == '/')
         return cerr_set(e, CERR_INVALID_PARAMETER_VALUE, "Invalid path");
     if (path_validate_rel(rel, e) < 0)
         return -1;
-    return s->ops->writer_open(s, rel, out, e);
+    if (size < -1)
+        size = -1;
+    if (s->ops->writer_open(s, rel, size, out, e) < 0)
+        return -1;
+    (*out)->size = size;
+    (*out)->written = 0;
+    return 0;
+}
+
+/* One write, refused when it would pass the declared size. */
+static ssize_t artifacts_write_counted(artifacts_writer *w, const void *data, size_t n, cerr *e)
+{
+    if (w->size >= 0 && n > (uint64_t)w->size - w->written)
+        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
+                        "The upload is larger than its declared size of %lld bytes",
+                        (long long)w->size);
+    ssize_t k = w->ops->write(w, data, n, e);
+    if (k > 0)
+        w->written += (uint64_t)k;
+    return k;
 }
 
 ssize_t artifacts_writer_write(artifacts_writer *w, const void *data, size_t n, cerr *e)
 {
-    return w->ops->write(w, data, n, e);
+    return artifacts_write_counted(w, data, n, e);
 }
 
 int artifacts_writer_write_all(artifacts_writer *w, const void *data, size_t n, cerr *e)
 {
     const char *p = data;
     while (n > 0) {
-        ssize_t k = w->ops->write(w, p, n, e);
+        ssize_t k = artifacts_write_counted(w, p, n, e);
         if (k < 0)
             return -1;
         if (k == 0 && w->ops->writer_wait)
@@ -136,7 +161,18 @@ void artifacts_writer_notify(artifacts_writer *w, artifacts_notify_fn fn, void *
         w->ops->writer_notify(w, fn, arg);
 }
 
-int artifacts_writer_commit(artifacts_writer *w, cerr *e) { return w->ops->commit(w, e); }
+int artifacts_writer_commit(artifacts_writer *w, cerr *e)
+{
+    if (w->size >= 0 && w->written != (uint64_t)w->size) {
+        int64_t size = w->size;
+        uint64_t written = w->written;
+        w->ops->abort(w);
+        return cerr_set(e, CERR_INVALID_PARAMETER_VALUE,
+                        "The upload ended after %llu of its declared %lld bytes",
+                        (unsigned long long)written, (long long)size);
+    }
+    return w->ops->commit(w, e);
+}
 
 void artifacts_writer_abort(artifacts_writer *w)
 {

@@ -74,8 +74,16 @@ int artifacts_store_delete(artifacts_store *s, const char *rel, cerr *e);
 
 /* Starts writing the object rel. A path ending in '/' or naming the root
  * is INVALID_PARAMETER_VALUE. Must end with exactly one of commit and
- * abort. */
+ * abort. The object's size is not known: see artifacts_writer_open_sized. */
 int artifacts_writer_open(artifacts_store *s, const char *rel, artifacts_writer **out, cerr *e);
+/* The same for an object of size bytes, known up front (-1: unknown, as
+ * artifacts_writer_open). A store may then stream without buffering parts
+ * (S3: each part straight into its request, 64 MiB parts in a few MiB).
+ * The size is a promise: a write past it fails (INVALID_PARAMETER_VALUE,
+ * the writer is then only good for abort), and a commit with fewer bytes
+ * written fails and leaves nothing visible. */
+int artifacts_writer_open_sized(artifacts_store *s, const char *rel, int64_t size,
+                                artifacts_writer **out, cerr *e);
 /* Takes up to n bytes: returns how many (0 when every buffer is in
  * flight: call again after notify), or -1 with e set (the writer is then
  * only good for abort). */
@@ -114,7 +122,9 @@ typedef struct artifacts_ops {
     int (*check)(artifacts_store *s, cerr *e);
     int (*list)(artifacts_store *s, const char *rel, const char *prefix, json_t **out, cerr *e);
     int (*remove)(artifacts_store *s, const char *rel, cerr *e);
-    int (*writer_open)(artifacts_store *s, const char *rel, artifacts_writer **out, cerr *e);
+    /* size: the object's size, -1 when unknown (store.c checks the count). */
+    int (*writer_open)(artifacts_store *s, const char *rel, int64_t size,
+                       artifacts_writer **out, cerr *e);
     ssize_t (*write)(artifacts_writer *w, const void *data, size_t n, cerr *e);
     /* Blocks until a write could take bytes again (NULL: never needed). */
     void (*writer_wait)(artifacts_writer *w);
@@ -138,6 +148,8 @@ struct artifacts_store {
 };
 struct artifacts_writer {
     const artifacts_ops *ops;
+    int64_t size;     /* declared (-1: unknown); set and counted by store.c */
+    uint64_t written;
 };
 struct artifacts_reader {
     const artifacts_ops *ops;

@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
+#include "../api/auth.h"
 #include "../http/http.h"
 #include "../jobs/service.h"
 #include "../store/store.h"
@@ -25,6 +27,7 @@
 #include "../util/path.h"
 #include "../util/sbuf.h"
 #include "cli.h"
+#include "server_auth.h"
 
 /* malloc arenas for the whole server (see cli_server_run). */
 #define CLI_SERVER_ARENAS 4
@@ -41,6 +44,9 @@ enum {
     OPT_PUBLIC_URL,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
+    OPT_APP_NAME,
+    OPT_AUTH_CONFIG,
+    OPT_AUTH_KEY,
     OPT_COUNT
 };
 
@@ -78,9 +84,23 @@ static const cli_opt cli_server_opts[OPT_COUNT] = {
                       "Serve HTTPS (TLS 1.2+) with this PEM certificate (chain); needs --tls-key."},
     [OPT_TLS_KEY] = {"tls-key", 0, "TLS_KEY", false, "", "FILE",
                      "The certificate's PEM private key (unencrypted); needs --tls-cert."},
+    [OPT_APP_NAME] = {"app-name", 0, "APP_NAME", false, "", "NAME",
+                      "basic-auth: users, tokens and permissions (as mlflow server's); "
+                      "same as --auth."},
+    [OPT_AUTH_CONFIG] = {"auth-config", 0, "AUTH_CONFIG_PATH", true, "", "FILE",
+                         "MLflow's basic_auth.ini: default_permission, admin_username, "
+                         "admin_password."},
+    [OPT_AUTH_KEY] = {"auth-key", 0, "AUTH_KEY", false, "cairn-auth.key", "FILE",
+                      "The token signing key (32 bytes, mode 0600; made at first start)."},
 };
 
-enum { OPT_HELP = OPT_COUNT, OPT_SERVE_ARTIFACTS, OPT_ROUTES };
+enum { OPT_HELP = OPT_COUNT, OPT_SERVE_ARTIFACTS, OPT_ROUTES, OPT_AUTH, OPT_ALLOW_SIGNUP };
+
+/* The switches without a value, each also an environment variable. */
+typedef struct cli_server_switches {
+    bool auth;         /* --auth, CAIRN_AUTH=1: as --app-name basic-auth */
+    bool allow_signup; /* --allow-signup, CAIRN_ALLOW_SIGNUP=1 */
+} cli_server_switches;
 
 /* --routes: the route table, one route a line: method, URL (the first of
  * its prefixes; {name} for a path parameter), scope, permission, what it
@@ -119,6 +139,10 @@ void cli_server_help(void)
                o->mlflow_env ? o->env : "", o->mlflow_env ? ", " : "", o->env);
     }
     printf("  %-32s %s\n", "    --serve-artifacts", "Accepted for mlflow compatibility: always on.");
+    printf("  %-32s %s\n", "    --auth", "Users, tokens and permissions (env CAIRN_AUTH=1); see "
+                                          "docs/SECURITY.md.");
+    printf("  %-32s %s\n", "    --allow-signup", "With --auth, anyone may create a user "
+                                                  "(env CAIRN_ALLOW_SIGNUP=1).");
     printf("  %-32s %s\n", "    --routes", "Print every route the server answers, and exit.");
     printf("  %-32s %s\n", "    --help", "Show this help.");
     printf("\nSIGINT or SIGTERM stops the server cleanly (exit status 0).\n"
@@ -151,15 +175,18 @@ static int cli_usage_error(const char *fmt, const char *arg)
 }
 
 /* Returns -1 to go on, or an exit status (help shown, or bad usage). */
-static int cli_server_flags(int argc, char **argv, const char *val[OPT_COUNT])
+static int cli_server_flags(int argc, char **argv, const char *val[OPT_COUNT],
+                            cli_server_switches *sw)
 {
-    struct option longs[OPT_COUNT + 4];
+    struct option longs[OPT_COUNT + 6];
     for (int i = 0; i < OPT_COUNT; i++)
         longs[i] = (struct option){cli_server_opts[i].flag, required_argument, NULL, i};
     longs[OPT_COUNT] = (struct option){"help", no_argument, NULL, OPT_HELP};
     longs[OPT_COUNT + 1] = (struct option){"serve-artifacts", no_argument, NULL, OPT_SERVE_ARTIFACTS};
     longs[OPT_COUNT + 2] = (struct option){"routes", no_argument, NULL, OPT_ROUTES};
-    longs[OPT_COUNT + 3] = (struct option){NULL, 0, NULL, 0};
+    longs[OPT_COUNT + 3] = (struct option){"auth", no_argument, NULL, OPT_AUTH};
+    longs[OPT_COUNT + 4] = (struct option){"allow-signup", no_argument, NULL, OPT_ALLOW_SIGNUP};
+    longs[OPT_COUNT + 5] = (struct option){NULL, 0, NULL, 0};
     opterr = 0;
     optind = 1;
     int c;
@@ -170,6 +197,10 @@ static int cli_server_flags(int argc, char **argv, const char *val[OPT_COUNT])
         }
         if (c == OPT_SERVE_ARTIFACTS)
             continue;
+        if (c == OPT_AUTH || c == OPT_ALLOW_SIGNUP) {
+            *(c == OPT_AUTH ? &sw->auth : &sw->allow_signup) = true;
+            continue;
+        }
         if (c == OPT_ROUTES) {
             cli_server_routes();
             return CLI_EXIT_OK;
@@ -185,6 +216,14 @@ static int cli_server_flags(int argc, char **argv, const char *val[OPT_COUNT])
     if (optind < argc)
         return cli_usage_error("unexpected argument '%s'", argv[optind]);
     return -1;
+}
+
+/* An environment switch: 1, true, yes or on. */
+static bool cli_env_true(const char *name)
+{
+    const char *v = getenv(name);
+    return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+                 strcasecmp(v, "on") == 0);
 }
 
 static bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *out)
@@ -294,7 +333,8 @@ static void cli_jobs_tracking_uri(job_service *jobs, const char *host, unsigned 
     sbuf_free(&u);
 }
 
-static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned workers)
+static int cli_server_run(const char *val[OPT_COUNT], const cli_server_switches *sw,
+                          unsigned port, unsigned workers)
 {
     /* glibc gives each busy thread its own heap (up to 8 per core), and a
      * heap keeps what its thread freed: with hundreds of handler threads
@@ -328,6 +368,14 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
         free(shown);
         return CLI_EXIT_FAIL;
     }
+    api_auth *auth = NULL;
+    if (sw->auth && cli_server_auth_open(st, val[OPT_AUTH_CONFIG], val[OPT_AUTH_KEY],
+                                         sw->allow_signup, &auth) < 0) {
+        store_close(st);
+        artifacts_store_free(dest);
+        free(shown);
+        return CLI_EXIT_FAIL;
+    }
     api_policy *policy = NULL;
     const char *deny = getenv("CAIRN_TEST_DENY_EXPERIMENTS");
     if (deny && deny[0]) {
@@ -342,6 +390,7 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
         store_close(st);
         artifacts_store_free(dest);
         api_policy_free(policy);
+        api_auth_free(auth);
         free(shown);
         return CLI_EXIT_FAIL;
     }
@@ -351,7 +400,11 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
                        .workers = workers,
                        .tls_cert = val[OPT_TLS_CERT][0] ? val[OPT_TLS_CERT] : NULL,
                        .tls_key = val[OPT_TLS_KEY][0] ? val[OPT_TLS_KEY] : NULL,
-                       .api = {.st = st, .artifacts = dest, .jobs = jobs, .policy = policy}};
+                       .api = {.st = st,
+                               .artifacts = dest,
+                               .jobs = jobs,
+                               .policy = policy,
+                               .auth = auth}};
     http_server *srv = NULL;
     if (http_server_start(&cfg, &srv, &e) < 0) {
         fprintf(stderr, "cairn server: %s\n", e.msg);
@@ -359,6 +412,7 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
         store_close(st);
         artifacts_store_free(dest);
         api_policy_free(policy);
+        api_auth_free(auth);
         free(shown);
         return CLI_EXIT_FAIL;
     }
@@ -376,6 +430,7 @@ static int cli_server_run(const char *val[OPT_COUNT], unsigned port, unsigned wo
     store_close(st);
     artifacts_store_free(dest);
     api_policy_free(policy);
+    api_auth_free(auth);
     log_msg(LOG_INFO, "stopped");
     return CLI_EXIT_OK;
 }
@@ -384,7 +439,8 @@ int cli_server(int argc, char **argv)
 {
     const char *val[OPT_COUNT];
     cli_server_env(val);
-    int rc = cli_server_flags(argc, argv, val);
+    cli_server_switches sw = {cli_env_true("CAIRN_AUTH"), cli_env_true("CAIRN_ALLOW_SIGNUP")};
+    int rc = cli_server_flags(argc, argv, val, &sw);
     if (rc >= 0)
         return rc;
     unsigned port, workers;
@@ -402,6 +458,9 @@ int cli_server(int argc, char **argv)
         return cli_usage_error("%s", val[OPT_TLS_CERT][0]
                                          ? "--tls-cert needs --tls-key (or CAIRN_TLS_KEY)"
                                          : "--tls-key needs --tls-cert (or CAIRN_TLS_CERT)");
+    if (val[OPT_APP_NAME][0] && strcmp(val[OPT_APP_NAME], "basic-auth") != 0)
+        return cli_usage_error("unknown app '%s' (basic-auth)", val[OPT_APP_NAME]);
+    sw.auth = sw.auth || val[OPT_APP_NAME][0];
     log_set_level(level);
-    return cli_server_run(val, port, workers);
+    return cli_server_run(val, &sw, port, workers);
 }

@@ -88,6 +88,9 @@ int64_t http_content_length(struct MHD_Connection *c);
 
 /* ---- response.c ---- */
 
+/* Retry-After of a 429 (seconds): api/auth.h's API_AUTH_FAIL_WINDOW. */
+#define HTTP_RETRY_AFTER_S 60
+
 /* Bytes MHD asks a streamed answer for at a time. */
 #define HTTP_STREAM_BLOCK (32u * 1024)
 /* The same for an artifact download from a store that streams it (S3):

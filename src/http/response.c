@@ -66,6 +66,12 @@ static enum MHD_Result http_queue(struct MHD_Connection *c, unsigned status, cha
      * the realm MLflow's basic-auth app names. */
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"mlflow\"");
+    /* Too many failed logins: when to try again (the limit's window). */
+    if (status == MHD_HTTP_TOO_MANY_REQUESTS) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", HTTP_RETRY_AFTER_S);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     if (status == MHD_HTTP_RANGE_NOT_SATISFIABLE) {
         char cr[48];
         snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)total);

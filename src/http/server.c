@@ -91,6 +91,10 @@ static api_request http_request(struct MHD_Connection *c, http_req *r, json_t *a
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci && ci->client_addr)
         http_addr_text(ci->client_addr, req.caller.remote_addr, sizeof req.caller.remote_addr);
+    req.headers.content_length =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    req.headers.transfer_encoding =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     if (r->param)
         json_object_set_new(req.args, r->route->param, http_json_string(r->param));
     return req;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../artifacts/locate.h"
@@ -49,12 +50,14 @@ static int tracker_store_run_status(void *ctx, const char *run_id, const char *s
 }
 
 /* Streams the file at fd into w (on the monitor's thread, which may
- * wait for the store). */
-static int tracker_store_copy(int fd, artifacts_writer *w, cerr *e)
+ * wait for the store): its first size bytes (the size w was opened with),
+ * or all of it when size < 0. */
+static int tracker_store_copy(int fd, int64_t size, artifacts_writer *w, cerr *e)
 {
     char buf[65536];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
+    uint64_t left = size < 0 ? UINT64_MAX : (uint64_t)size;
+    while (left > 0) {
+        ssize_t n = read(fd, buf, left < sizeof buf ? (size_t)left : sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -64,7 +67,9 @@ static int tracker_store_copy(int fd, artifacts_writer *w, cerr *e)
             return 0;
         if (artifacts_writer_write_all(w, buf, (size_t)n, e) < 0)
             return -1;
+        left -= (uint64_t)n;
     }
+    return 0;
 }
 
 static int tracker_store_artifact_put(void *ctx, const char *run_id, const char *path,
@@ -85,9 +90,16 @@ static int tracker_store_artifact_put(void *ctx, const char *run_id, const char 
         if (fd < 0)
             rc = cerr_set(e, CERR_INTERNAL_ERROR, "%s: %s", path, strerror(errno));
     }
+    /* The size lets an S3 store stream the file in large parts. The job
+     * has ended, so the file is complete: what it has at fstat is stored
+     * (a file cut shorter meanwhile fails the commit). */
+    struct stat st;
+    int64_t size = -1;
+    if (rc == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        size = (int64_t)st.st_size;
     if (rc == 0)
-        rc = artifacts_writer_open(loc.store, sbuf_str(&rel), &w, e);
-    if (rc == 0 && (rc = tracker_store_copy(fd, w, e)) == 0)
+        rc = artifacts_writer_open_sized(loc.store, sbuf_str(&rel), size, &w, e);
+    if (rc == 0 && (rc = tracker_store_copy(fd, size, w, e)) == 0)
         rc = artifacts_writer_commit(w, e);
     else
         artifacts_writer_abort(w);

@@ -105,12 +105,13 @@ static void sha256(const void *p, size_t n, unsigned char out[32])
 }
 
 /* Writes data through the non-blocking write (waiting on notify when it
- * takes 0 bytes) in chunks of chunk bytes, then commits. */
-static int put_async(artifacts_store *s, const char *rel, const void *data, size_t n,
-                     size_t chunk, cerr *e)
+ * takes 0 bytes) in chunks of chunk bytes, then commits; the writer is
+ * opened with the size hint (-1: unknown). */
+static int put_async_sized(artifacts_store *s, const char *rel, int64_t hint, const void *data,
+                           size_t n, size_t chunk, cerr *e)
 {
     artifacts_writer *w = NULL;
-    if (artifacts_writer_open(s, rel, &w, e) < 0)
+    if (artifacts_writer_open_sized(s, rel, hint, &w, e) < 0)
         return -1;
     waiter wt;
     waiter_init(&wt);
@@ -132,6 +133,12 @@ static int put_async(artifacts_store *s, const char *rel, const void *data, size
         left -= (size_t)got;
     }
     return artifacts_writer_commit(w, e);
+}
+
+static int put_async(artifacts_store *s, const char *rel, const void *data, size_t n,
+                     size_t chunk, cerr *e)
+{
+    return put_async_sized(s, rel, -1, data, n, chunk, e);
 }
 
 static void put(artifacts_store *s, const char *rel, const void *data, size_t n)
@@ -594,6 +601,144 @@ static void test_abort_leaves_nothing(void **state)
     artifacts_store_free(s);
 }
 
+
+/* ---- uploads of a known size (streamed part by part) ---- */
+
+/* The object's ETag (new), by a HEAD. */
+static char *etag_of(artifacts_store *st, const char *rel)
+{
+    s3_store *s = (s3_store *)st;
+    sbuf key = SBUF_INIT;
+    s3_key(s, rel, &key);
+    s3_call c = {.method = "HEAD", .key = key.data};
+    s3_resp r;
+    cerr e = {0};
+    assert_int_equal(s3_request(s, &c, &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    char *tag = sbuf_detach(&r.etag);
+    s3_resp_free(&r);
+    sbuf_free(&key);
+    assert_non_null(tag);
+    return tag;
+}
+
+/* Puts data with its size known, reads it back and compares. */
+static void sized_round_trip(artifacts_store *s, const char *rel, const unsigned char *data,
+                             size_t n, size_t chunk)
+{
+    cerr e = {0};
+    if (put_async_sized(s, rel, (int64_t)n, data, n, chunk, &e) < 0)
+        fail_msg("sized put %s (%zu bytes): %s", rel, n, e.msg);
+    unsigned char *got, want[32], have[32];
+    size_t gn;
+    uint64_t size;
+    assert_int_equal(get(s, rel, 0, UINT64_MAX, &got, &gn, &size, &e), 0);
+    assert_int_equal(size, n);
+    assert_int_equal(gn, n);
+    sha256(data, n, want);
+    sha256(got, gn, have);
+    assert_memory_equal(want, have, 32);
+    free(got);
+}
+
+static void test_sized_round_trip(void **state)
+{
+    (void)state;
+    artifacts_store *s = open_store("sized");
+    size_t n = 4 * 8 * MIB + 54321; /* 5 parts of 8 MiB, the last short */
+    unsigned char *data = malloc(n);
+    assert_non_null(data);
+    fill_bytes(data, n, 21);
+    /* Odd chunks, larger and smaller than the ring. */
+    sized_round_trip(s, "five-parts.bin", data, n, 5 * MIB + 7);
+    sized_round_trip(s, "five-parts-small-writes.bin", data, n, 100 * 1000 + 3);
+    /* Exactly two parts; exactly one part (one PutObject); a few bytes. */
+    sized_round_trip(s, "two-parts.bin", data, 16 * MIB, 1 * MIB);
+    sized_round_trip(s, "one-part.bin", data, 8 * MIB, 3 * MIB);
+    sized_round_trip(s, "tiny.txt", data, 5, 5);
+    /* Zero bytes: an empty object, overwriting one with content. */
+    put_str(s, "empty.bin", "not yet empty");
+    sized_round_trip(s, "empty.bin", data, 0, 1);
+    assert_list(s, "", NULL,
+                "empty.bin:0 five-parts-small-writes.bin:33608753 five-parts.bin:33608753 "
+                "one-part.bin:8388608 tiny.txt:5 two-parts.bin:16777216");
+    /* Parts as planned: a multipart object's ETag ends in "-<parts>". */
+    char *tag = etag_of(s, "five-parts.bin");
+    assert_non_null(strstr(tag, "-5\""));
+    free(tag);
+    tag = etag_of(s, "two-parts.bin");
+    assert_non_null(strstr(tag, "-2\""));
+    free(tag);
+    tag = etag_of(s, "one-part.bin");
+    assert_null(strchr(tag, '-'));
+    free(tag);
+    /* No multipart upload left behind by any of them. */
+    char *up = pending_uploads(s);
+    assert_null(strstr(up, "<Key>"));
+    free(up);
+    free(data);
+    artifacts_store_free(s);
+}
+
+/* A size hint that the bytes do not match: refused, nothing visible, the
+ * old object kept, no upload left. */
+static void test_sized_mismatch(void **state)
+{
+    (void)state;
+    artifacts_store *s = open_store("mismatch");
+    size_t n = 3 * 8 * MIB + 99;
+    unsigned char *data = malloc(n + 1);
+    assert_non_null(data);
+    fill_bytes(data, n + 1, 31);
+    struct {
+        const char *rel;
+        int64_t hint;
+        size_t bytes;
+    } cases[] = {
+        {"short-multi.bin", (int64_t)n + 1, n}, /* fewer bytes than declared: at commit */
+        {"long-multi.bin", (int64_t)n - 1, n},  /* more: the write past it fails */
+        {"short-one.bin", 1000, 999},           /* one PutObject, a byte short */
+        {"long-one.bin", 1000, 1001},
+        {"long-empty.bin", 0, 1},
+        {"kept.txt", 2 * 8 * MIB, 8 * MIB},     /* over an object already there */
+    };
+    put_str(s, "kept.txt", "old");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cerr e = {0};
+        int rc = put_async_sized(s, cases[i].rel, cases[i].hint, data, cases[i].bytes, 3 * MIB,
+                                 &e);
+        if (rc == 0)
+            fail_msg("%s: %zu bytes for a size of %lld were accepted", cases[i].rel,
+                     cases[i].bytes, (long long)cases[i].hint);
+        assert_int_equal(e.code, CERR_INVALID_PARAMETER_VALUE);
+        assert_non_null(strstr(e.msg, "declared"));
+        if (strcmp(cases[i].rel, "kept.txt") != 0)
+            assert_false(exists(s, cases[i].rel));
+    }
+    unsigned char *got;
+    size_t gn;
+    uint64_t size;
+    cerr e = {0};
+    assert_int_equal(get(s, "kept.txt", 0, UINT64_MAX, &got, &gn, &size, &e), 0);
+    assert_int_equal(gn, 3);
+    assert_memory_equal(got, "old", 3);
+    free(got);
+    char *up = pending_uploads(s);
+    assert_null(strstr(up, "<Key>"));
+    free(up);
+    /* An abort in the middle of a streamed multipart upload. */
+    artifacts_writer *w = NULL;
+    assert_int_equal(artifacts_writer_open_sized(s, "aborted.bin", (int64_t)n, &w, &e), 0);
+    assert_int_equal(artifacts_writer_write_all(w, data, 2 * 8 * MIB + 5, &e), 0);
+    artifacts_writer_abort(w);
+    assert_false(exists(s, "aborted.bin"));
+    up = pending_uploads(s);
+    assert_null(strstr(up, "aborted.bin"));
+    free(up);
+    free(data);
+    artifacts_store_free(s);
+}
+
 /* Several uploads and downloads at once on one store: the handle pool and
  * the per-transfer threads must not mix them up. */
 #define PAR_N 4
@@ -615,7 +760,8 @@ static void *par_main(void *arg)
     char rel[32];
     snprintf(rel, sizeof rel, "p%d.bin", j->i);
     cerr e = {0};
-    j->rc = put_async(j->s, rel, data, n, 1 * MIB + 3, &e);
+    /* Half of them with their size known (streamed), half buffered. */
+    j->rc = put_async_sized(j->s, rel, j->i % 2 ? (int64_t)n : -1, data, n, 1 * MIB + 3, &e);
     unsigned char *got = NULL;
     size_t gn = 0;
     uint64_t size;
@@ -738,6 +884,8 @@ int main(void)
         cmocka_unit_test(test_keys_needing_encoding),
         cmocka_unit_test(test_check_errors),
         cmocka_unit_test(test_abort_leaves_nothing),
+        cmocka_unit_test(test_sized_round_trip),
+        cmocka_unit_test(test_sized_mismatch),
         cmocka_unit_test(test_parallel_transfers),
         cmocka_unit_test(test_server_stopped_mid_upload),
     };
