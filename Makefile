@@ -51,7 +51,7 @@ SOVER   := 0
 
 SRCS    := $(shell find src -name '*.c' -not -path 'src/client/*' | sort)
 MAIN    := src/cli/main.c
-CLISRCS := $(filter-out $(MAIN) src/cli/server.c,$(wildcard src/cli/*.c))
+CLISRCS := $(filter-out $(MAIN) src/cli/server.c src/cli/server_auth.c,$(wildcard src/cli/*.c))
 LIBSRCS := $(filter-out $(MAIN) $(CLISRCS),$(SRCS))
 LIBOBJS := $(LIBSRCS:%.c=$(BUILD)/%.o)
 CLIOBJS := $(CLISRCS:%.c=$(BUILD)/%.o)
