@@ -220,7 +220,7 @@ typedef int (*api_upload_begin_fn)(const api_ctx *ctx, const api_request *req, a
 /* One row of the route table (routes.c). Every field by name: adding a
  * field touches no row. */
 typedef struct api_route {
-    const char *method; /* "GET", "POST", "PUT", "DELETE" (HEAD is GET) */
+    const char *method; /* "GET", "POST", "PUT", "PATCH", "DELETE" (HEAD is GET) */
     api_mount mount;
     const char *path;   /* below the mount; ends in '/' when .param is set */
     /* The handler: exactly one of these. */
@@ -374,5 +374,42 @@ int api_proxy_delete(const api_ctx *, const api_request *, json_t **, cerr *);
 int api_proxy_put_begin(const api_ctx *, const api_request *, api_upload **, cerr *);
 int api_proxy_mpu(const api_ctx *, const api_request *, json_t **, cerr *);
 int api_health(const api_ctx *, const api_request *, api_result *, cerr *);
+
+/* ---- Users, permissions and tokens (users.c, permissions.c, tokens.c) ----
+ * MLflow's basic-auth REST API and the login endpoints; api/auth.c is what
+ * they call for logins and tokens. */
+typedef struct store_user store_user;
+typedef struct store_permission store_permission;
+typedef struct api_tokens api_tokens;
+int api_users_create(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_users_get(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_users_update_password(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_users_update_admin(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_users_delete(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_experiment_permissions_create(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_experiment_permissions_get(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_experiment_permissions_update(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_experiment_permissions_delete(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_model_permissions_create(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_model_permissions_get(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_model_permissions_update(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_model_permissions_delete(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_tokens_create(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_tokens_refresh(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_tokens_revoke(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_tokens_oauth2_login(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_tokens_mantik_create(const api_ctx *, const api_request *, json_t **, cerr *);
+int api_tokens_mantik_refresh(const api_ctx *, const api_request *, json_t **, cerr *);
+/* The JSON of MLflow's entities (entities.py): a user with their
+ * permissions (never the hash), an experiment and a model permission. */
+json_t *api_user_json(const store_user *u, const store_permission *eperms, size_t neperms,
+                      const store_permission *mperms, size_t nmperms);
+json_t *api_experiment_permission_json(const store_permission *p);
+json_t *api_model_permission_json(const store_permission *p);
+/* The answers of the token endpoints: Cairn's (expires_in counted from
+ * now, seconds) and mantik's (ExpiresAt as ISO 8601 UTC). */
+json_t *api_tokens_cairn_json(const api_tokens *t, int64_t now);
+json_t *api_tokens_mantik_json(const api_tokens *t);
+void api_tokens_iso8601(int64_t t, char out[32]);
 
 #endif

@@ -38,6 +38,11 @@ int api_max_results(const json_t *args, int64_t min, int64_t *out, cerr *e);
  * in place. Called once per request, by api_call. */
 void api_stringify_experiment_ids(json_t *args);
 
+/* A required argument as MLflow's basic-auth app reads it
+ * (_get_request_param): absent is "Missing value for required parameter";
+ * present, even "", is returned (users.c). */
+int api_auth_param(const json_t *args, const char *key, const char **out, cerr *e);
+
 /* {} : MLflow's empty response message. */
 json_t *api_empty(void);
 

@@ -171,6 +171,21 @@ CASES = {
         lambda x: ("GET", f"/task/{x['task']}", {}),
     "GET /job_status/{job_id}":
         lambda x: ("GET", f"/job_status/{x['job']}", {}),
+    # MLflow's basic-auth permissions: MANAGE on the experiment.
+    "POST /api/2.0/mlflow/experiments/permissions/create":
+        lambda x: ("POST", M + "experiments/permissions/create",
+                   {"json": {"experiment_id": x["exp"], "username": "nobody",
+                             "permission": "READ"}}),
+    "GET /api/2.0/mlflow/experiments/permissions/get":
+        lambda x: ("GET", M + "experiments/permissions/get",
+                   {"params": {"experiment_id": x["exp"], "username": "nobody"}}),
+    "PATCH /api/2.0/mlflow/experiments/permissions/update":
+        lambda x: ("PATCH", M + "experiments/permissions/update",
+                   {"json": {"experiment_id": x["exp"], "username": "nobody",
+                             "permission": "EDIT"}}),
+    "DELETE /api/2.0/mlflow/experiments/permissions/delete":
+        lambda x: ("DELETE", M + "experiments/permissions/delete",
+                   {"json": {"experiment_id": x["exp"], "username": "nobody"}}),
 }
 
 # Routes that touch no one experiment: creating one, and lists (filtered).
