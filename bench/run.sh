@@ -81,3 +81,6 @@ echo "PUT $mb MiB: $up s, GET: $down s, server peak RSS: $(rss VmHWM)"
 
 echo
 bash bench/door.sh "$DUR" 3
+
+echo
+bash bench/auth.sh "$DUR" 3

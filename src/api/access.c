@@ -85,9 +85,17 @@ static const char *api_arg(const api_request *req, const char *key)
 static int api_allow_run(const api_ctx *ctx, const api_request *req, const char *run_id,
                          api_perm perm, cerr *e)
 {
+    if (run_id == NULL)
+        return 0;
+    if (ctx->auth) {
+        char exp[64];
+        if (api_auth_run_experiment(ctx->auth, run_id, exp, sizeof exp) < 0)
+            return 0;
+        return api_allow(ctx, req, exp, perm, e);
+    }
     json_t *run = NULL;
     cerr ignored;
-    if (run_id == NULL || store_run_get(ctx->st, run_id, &run, &ignored) < 0)
+    if (store_run_get(ctx->st, run_id, &run, &ignored) < 0)
         return 0;
     const char *exp =
         json_string_value(json_object_get(json_object_get(run, "info"), "experiment_id"));

@@ -49,6 +49,11 @@ typedef struct api_auth_perm {
     uint64_t generation;
 } api_auth_perm;
 
+typedef struct api_auth_run {
+    char run_id[40];
+    char experiment_id[32];
+} api_auth_run;
+
 typedef struct api_auth_fail {
     char who[272]; /* "u:<name>" or "a:<address>" */
     int64_t since; /* start of the window, seconds */
@@ -65,6 +70,7 @@ struct api_auth {
     api_auth_cached cache[API_AUTH_CACHE_MAX];
     api_auth_perm perms[API_AUTH_PERM_SLOTS];
     api_auth_fail fails[API_AUTH_FAIL_SLOTS];
+    api_auth_run runs[API_AUTH_RUN_SLOTS];
 };
 
 static int64_t api_now_s(void) { return time_now_ms() / 1000; }
@@ -449,6 +455,36 @@ int api_auth_allow_model(api_auth *a, const api_caller *who, const char *name, a
     if (api_level_allows(level, perm))
         return 0;
     return cerr_set(e, CERR_PERMISSION_DENIED, "Permission denied");
+}
+
+int api_auth_run_experiment(api_auth *a, const char *run_id, char *out, size_t n)
+{
+    size_t len = strlen(run_id);
+    api_auth_run *slot = &a->runs[api_hash(run_id, len) % API_AUTH_RUN_SLOTS];
+    bool hit = false;
+    pthread_mutex_lock(&a->mu);
+    if (len < sizeof slot->run_id && strcmp(slot->run_id, run_id) == 0) {
+        snprintf(out, n, "%s", slot->experiment_id);
+        hit = true;
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (hit)
+        return 0;
+    json_t *run = NULL;
+    cerr ignored;
+    if (store_run_get(a->st, run_id, &run, &ignored) < 0)
+        return -1;
+    const char *exp =
+        json_string_value(json_object_get(json_object_get(run, "info"), "experiment_id"));
+    snprintf(out, n, "%s", exp ? exp : "");
+    if (len < sizeof slot->run_id && exp && strlen(exp) < sizeof slot->experiment_id) {
+        pthread_mutex_lock(&a->mu);
+        snprintf(slot->run_id, sizeof slot->run_id, "%s", run_id);
+        snprintf(slot->experiment_id, sizeof slot->experiment_id, "%s", exp);
+        pthread_mutex_unlock(&a->mu);
+    }
+    json_decref(run);
+    return 0;
 }
 
 void api_auth_grant_creator(api_auth *a, const api_caller *who, const char *experiment_id)

@@ -32,6 +32,8 @@
 #define API_AUTH_FAIL_MAX 10
 #define API_AUTH_FAIL_MAX_ADDR 200
 #define API_AUTH_FAIL_WINDOW 60
+/* Runs whose experiment is remembered (direct-mapped). */
+#define API_AUTH_RUN_SLOTS 4096
 
 typedef struct api_auth_config {
     store *st;
@@ -59,6 +61,10 @@ int api_auth_allow_experiment(api_auth *a, const api_caller *who, const char *ex
                               api_perm perm, cerr *e);
 int api_auth_allow_model(api_auth *a, const api_caller *who, const char *name, api_perm perm,
                          cerr *e);
+/* The experiment of run_id into out (of size n): a run never moves, so the
+ * answer is cached (API_AUTH_RUN_SLOTS) and the fast write path pays no
+ * store read for it. -1 when the run does not exist. */
+int api_auth_run_experiment(api_auth *a, const char *run_id, char *out, size_t n);
 /* The creator of an experiment gets MANAGE on it (MLflow's after-request
  * hook); a no-op for admins and when auth is off. */
 void api_auth_grant_creator(api_auth *a, const api_caller *who, const char *experiment_id);
