@@ -272,3 +272,19 @@ def test_password_never_in_argv(auth_server, aenv):
     assert cli(["login", "--password", "x"], aenv).returncode == 2
     helptext = cli(["login", "--help"], aenv, check=0).stdout
     assert "--password" not in helptext
+
+
+def test_concurrent_refresh_spends_the_refresh_token_once(auth_server, aenv):
+    """Eight processes find the same expiring token at once: one refreshes
+    (file lock), the others take the new pair from the file instead of
+    spending the old refresh token again; all succeed."""
+    login(aenv)
+    old = tokens(aenv)[auth_server.url]
+    forge(aenv, auth_server.url, expires_at=int(time.time()) + 5)
+    procs = [subprocess.Popen([CAIRN_BIN, "experiments", "list", "--json"], env=aenv, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    new = tokens(aenv)[auth_server.url]
+    assert new["refresh_token"] != old["refresh_token"] and refresh_works(auth_server, new["refresh_token"])
