@@ -204,6 +204,40 @@ typedef int (*cairn_write_fn)(void *arg, const char *data, size_t len);
 CAIRN_EXTERN int cairn_job_logs(cairn_client *c, const char *job_id, int64_t offset, int follow,
                                 cairn_write_fn write_cb, void *arg);
 
+/* The stored login (docs/CLIENT.md, "Logging in"). A client opened with no
+ * explicit credentials (options, MLFLOW_TRACKING_TOKEN, MLFLOW_TRACKING_USERNAME
+ * / _PASSWORD) sends the access token stored for its tracking URI in
+ * $HOME/.cairn/tokens.json as a Bearer token, refreshes it when it expires
+ * within a minute or is refused (401), and writes the new pair back.
+ *
+ * cairn_login gets tokens for username/password from Cairn's
+ * /api/2.0/cairn/auth/token, stores them (0600 file in a 0700 folder,
+ * written atomically) and uses them from then on. A wrong password is
+ * CAIRN_ESERVER with http_status 401; nothing is stored then. expires_at
+ * (may be NULL): the access token's expiry, seconds since the epoch. */
+CAIRN_EXTERN int cairn_login(cairn_client *c, const char *username, const char *password,
+                             int64_t *expires_at);
+/* Revokes the stored refresh token on the server (best effort: *revoked
+ * says if it worked) and removes the entry; *was_logged_in 0: there was none. */
+CAIRN_EXTERN int cairn_logout(cairn_client *c, int *was_logged_in, int *revoked);
+/* The path of the tokens file; free with cairn_free. */
+CAIRN_EXTERN char *cairn_tokens_path(void);
+
+/* Administration (MLflow's basic-auth API; admins only). Passwords go only
+ * in request bodies. Results are the server's JSON ({"user": {...}}). */
+CAIRN_EXTERN int cairn_user_create(cairn_client *c, const char *username, const char *password,
+                                   char **json_out);
+CAIRN_EXTERN int cairn_user_get(cairn_client *c, const char *username, char **json_out);
+CAIRN_EXTERN int cairn_user_update_password(cairn_client *c, const char *username, const char *password);
+CAIRN_EXTERN int cairn_user_update_admin(cairn_client *c, const char *username, int is_admin);
+CAIRN_EXTERN int cairn_user_delete(cairn_client *c, const char *username);
+/* permission: READ, EDIT, MANAGE or NO_PERMISSIONS; created, or updated when
+ * the user has one already. */
+CAIRN_EXTERN int cairn_experiment_permission_set(cairn_client *c, const char *experiment_id,
+                                                 const char *username, const char *permission);
+CAIRN_EXTERN int cairn_experiment_permission_delete(cairn_client *c, const char *experiment_id,
+                                                    const char *username);
+
 /* Raw request helpers for what the typed calls do not cover. path is below
  * /api/2.0/mlflow/ ("runs/log-batch"); body is JSON text. */
 CAIRN_EXTERN int cairn_request_post(cairn_client *c, const char *path, const char *body,

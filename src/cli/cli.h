@@ -34,6 +34,13 @@ int cli_submit(int argc, char **argv);
 void cli_submit_help(void);
 int cli_jobs(int argc, char **argv);
 void cli_jobs_help(void);
+/* Logging in and administration (login.c, users.c). */
+int cli_login(int argc, char **argv);
+void cli_login_help(void);
+int cli_logout(int argc, char **argv);
+void cli_logout_help(void);
+int cli_users(int argc, char **argv);
+void cli_users_help(void);
 /* `cairn run DIR`: an MLflow project as a tracked job (run.c). */
 int cli_run(int argc, char **argv);
 void cli_run_help(void);

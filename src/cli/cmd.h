@@ -79,6 +79,11 @@ int cmd_parse_i64(const char *what, const char *s, long long *out);
 /* The run id from --run-id or MLFLOW_RUN_ID; reports a usage error if none. */
 int cmd_run_id(const char *noun, const char *verb, const char *flag_value, const char **out);
 
+/* Reads a password (secret.c): from the terminal without echo after prompt
+ * (twice when confirm), else one line of stdin. Never from argv. Returns 0
+ * or 1 (reported); the caller wipes buf. */
+int cmd_password_read(const char *prompt, int confirm, char *buf, size_t cap);
+
 /* Prints a JSON value (pretty) on stdout. */
 void cmd_print_json(json_t *j);
 /* Parses JSON text from libcairn (and frees it). */

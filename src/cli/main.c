@@ -24,6 +24,9 @@ static const cli_command cli_commands[] = {
     {"import", cli_import, cli_import_help, "Import an MLflow file store (mlruns) into the server"},
     {"submit", cli_submit, cli_submit_help, "Run an MLflow project directory as a job on the server"},
     {"jobs", cli_jobs, cli_jobs_help, "List, show, cancel jobs and print their output"},
+    {"login", cli_login, cli_login_help, "Log in: store tokens for the tracking URI (~/.cairn/tokens.json)"},
+    {"logout", cli_logout, cli_logout_help, "Revoke and remove the stored tokens of the tracking URI"},
+    {"users", cli_users, cli_users_help, "Create, show, delete users; set passwords; grant and revoke"},
 };
 
 static void cli_usage(FILE *out)

@@ -60,9 +60,10 @@ static void cl_client_free(cairn_client *c)
     if (c->bg_http)
         curl_easy_cleanup(c->bg_http);
     free(c->uri);
-    free(c->token);
+    cl_wipe_free(c->token);
     free(c->username);
-    free(c->password);
+    cl_wipe_free(c->password);
+    cl_tokens_free(c);
     free(c->spool_dir);
     free(c->ca_cert);
     free(c->bg_msg);
@@ -130,6 +131,7 @@ int cairn_client_open(cairn_client **out, const cairn_options *opts)
     size_t n = strlen(c->uri);
     while (n > 0 && c->uri[n - 1] == '/')
         c->uri[--n] = '\0';
+    cl_tokens_load(c);   /* after the URI is normalised: it is the file's key */
     if (cl_queue_start(c) < 0) {
         cl_client_free(c);
         return cl_fail(CAIRN_ENOMEM, "cannot start the batching thread");

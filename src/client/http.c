@@ -40,10 +40,13 @@ static size_t cl_write_buf(char *p, size_t sz, size_t n, void *ud)
     return cl_buf_add(ud, p, sz * n) < 0 ? 0 : sz * n;
 }
 
-/* Common options: URL, auth, timeouts. Returns the header list to free. */
-static struct curl_slist *cl_setup(cairn_client *c, CURL *h, const char *method, const char *path,
-                                   char *url_out, size_t url_cap, char *errbuf)
+/* Common options: URL, credentials (auth 0: none), timeouts. Returns the
+ * header list to free; *gen identifies a stored login's pair (0: none). */
+static struct curl_slist *cl_setup_as(cairn_client *c, CURL *h, const char *method, const char *path,
+                                      char *url_out, size_t url_cap, char *errbuf, int auth,
+                                      uint64_t *gen)
 {
+    *gen = 0;
     curl_easy_reset(h);
     snprintf(url_out, url_cap, "%s%s", c->uri, path);
     curl_easy_setopt(h, CURLOPT_URL, url_out);
@@ -60,20 +63,34 @@ static struct curl_slist *cl_setup(cairn_client *c, CURL *h, const char *method,
         curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_cert);
     }
     struct curl_slist *hdrs = NULL;
-    if (c->token != NULL) {
-        char auth[4096];
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
-        hdrs = curl_slist_append(hdrs, auth);
+    char bearer[8192];
+    /* MLflow's order: MLFLOW_TRACKING_TOKEN, then username/password; then
+     * (Cairn) the stored login of `cairn login`. */
+    if (!auth) {
+    } else if (c->token != NULL) {
+        snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", c->token);
+        hdrs = curl_slist_append(hdrs, bearer);
     } else if (c->username != NULL) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(h, CURLOPT_USERNAME, c->username);
         curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
+    } else if (cl_auth_bearer(c, bearer, sizeof bearer, gen)) {
+        hdrs = curl_slist_append(hdrs, bearer);
     }
-    if (strcmp(method, "POST") == 0)   /* JSON bodies; "MULTIPART" lets curl set its own */
+    explicit_bzero(bearer, sizeof bearer);
+    /* JSON bodies; "MULTIPART" lets curl set its own */
+    if (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0 || strcmp(method, "DELETE") == 0)
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, "Expect:");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     return hdrs;
+}
+
+static struct curl_slist *cl_setup(cairn_client *c, CURL *h, const char *method, const char *path,
+                                   char *url_out, size_t url_cap, char *errbuf)
+{
+    uint64_t gen;
+    return cl_setup_as(c, h, method, path, url_out, url_cap, errbuf, 1, &gen);
 }
 
 /* Is rc a TLS failure (a certificate, a CA file, a handshake), which no
@@ -139,18 +156,23 @@ static int cl_outcome(cairn_client *c, CURL *h, CURLcode rc, const char *errbuf,
     return r;
 }
 
-int cl_http(cairn_client *c, CURL *h, const char *method, const char *path, const char *body,
-            size_t body_len, char **out)
+/* One request; *gen as cl_setup_as. */
+static int cl_http_once(cairn_client *c, CURL *h, const char *method, const char *path, const char *body,
+                        size_t body_len, char **out, int auth, uint64_t *gen)
 {
     char url[8192], errbuf[CURL_ERROR_SIZE] = "";
     cl_buf resp = {0};
-    struct curl_slist *hdrs = cl_setup(c, h, method, path, url, sizeof url, errbuf);
+    struct curl_slist *hdrs = cl_setup_as(c, h, method, path, url, sizeof url, errbuf, auth, gen);
     if (strcmp(method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "{}");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 2));
     } else if (strcmp(method, "GET") != 0) {
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        if (body != NULL) {   /* PATCH, DELETE with a JSON body, as MLflow's auth client sends */
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        }
     }
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cl_write_buf);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
@@ -163,6 +185,60 @@ int cl_http(cairn_client *c, CURL *h, const char *method, const char *path, cons
             r = cl_oom();
     }
     cl_buf_free(&resp);
+    return r;
+}
+
+/* Says what to do about a 401 (the message is the server's). */
+static int cl_unauthenticated(cairn_client *c, uint64_t gen)
+{
+    const cairn_error *e = cairn_error_last();
+    char msg[1024];
+    if (gen != 0)
+        snprintf(msg, sizeof msg, "%s (the stored login for %s was refused: expired or revoked; "
+                 "run 'cairn login' again)", e->message, c->uri);
+    else if (c->token == NULL && c->username == NULL)
+        snprintf(msg, sizeof msg, "%s (log in with 'cairn login', or set MLFLOW_TRACKING_TOKEN or "
+                 "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)", e->message);
+    else
+        return e->code;
+    char code[64];
+    snprintf(code, sizeof code, "%s", e->error_code);
+    return cl_fail_server(401, code, msg);
+}
+
+int cl_http(cairn_client *c, CURL *h, const char *method, const char *path, const char *body,
+            size_t body_len, char **out)
+{
+    uint64_t gen = 0;
+    int r = cl_http_once(c, h, method, path, body, body_len, out, 1, &gen);
+    if (r < 0 && cairn_error_last()->http_status == 401 && gen != 0 && cl_auth_after_401(c, gen))
+        r = cl_http_once(c, h, method, path, body, body_len, out, 1, &gen);   /* once, with the new pair */
+    if (r < 0 && cairn_error_last()->http_status == 401)
+        r = cl_unauthenticated(c, gen);
+    return r;
+}
+
+int cl_http_plain_post(cairn_client *c, const char *path, const char *body, char **out)
+{
+    CURL *h = cl_curl_new();
+    if (h == NULL)
+        return cl_oom();
+    uint64_t gen;
+    int r = cl_http_once(c, h, "POST", path, body, body ? strlen(body) : 0, out, 0, &gen);
+    curl_easy_cleanup(h);
+    return r;
+}
+
+int cl_api_request(cairn_client *c, const char *method, const char *api_path, const char *body,
+                   char **out)
+{
+    cl_buf path = {0};
+    if (cl_buf_printf(&path, "/api/2.0/mlflow/%s", api_path) < 0)
+        return CAIRN_ENOMEM;
+    pthread_mutex_lock(&c->http_mu);
+    int r = cl_http(c, c->http, method, path.data, body, body ? strlen(body) : 0, out);
+    pthread_mutex_unlock(&c->http_mu);
+    cl_buf_free(&path);
     return r;
 }
 

@@ -106,6 +106,15 @@ struct cairn_client {
     pthread_t thread;
     int thread_started;
     struct cairn_client *next_live;   /* the atexit registry (client.c) */
+
+    /* The stored login (tokens.c), used when no explicit credentials. */
+    pthread_mutex_t auth_mu;   /* guards the fields below; one refresh at a time */
+    int auth_mu_ok;
+    int stored;                /* send access as Bearer (from tokens.json) */
+    char *access, *refresh;    /* wiped when freed */
+    int64_t expires_at;        /* seconds since the epoch */
+    uint64_t auth_gen;         /* bumped at every new pair */
+    int auth_dead;             /* the refresh token was refused: stop trying */
 };
 
 /* ---- HTTP (http.c) ---- */
@@ -138,6 +147,25 @@ int cl_http_stream(cairn_client *c, const char *path, cairn_write_fn fn, void *u
 char *cl_escape(const char *s, int escape_slash);
 CURL *cl_curl_new(void);
 int cl_retryable(void);        /* is the thread's last error worth a retry? */
+
+/* POSTs body to path (below the tracking URI) with no credentials, on a
+ * handle of its own (the login endpoints). */
+int cl_http_plain_post(cairn_client *c, const char *path, const char *body, char **out);
+/* Any method with a JSON body (PATCH, DELETE) below /api/2.0/mlflow/. */
+int cl_api_request(cairn_client *c, const char *method, const char *api_path, const char *body,
+                   char **out);
+
+/* ---- stored login (tokens.c) ---- */
+int cl_tokens_load(cairn_client *c);      /* at open: the entry for c->uri, if no explicit credentials */
+void cl_tokens_free(cairn_client *c);
+char *cl_tokens_path(void);
+/* The Bearer header of the stored login (refreshed first when it expires
+ * within a minute); 0 when the client has none. *gen identifies the pair. */
+int cl_auth_bearer(cairn_client *c, char *hdr, size_t cap, uint64_t *gen);
+/* After a 401 on pair gen: refreshes unless another thread did; 1: retry. */
+int cl_auth_after_401(cairn_client *c, uint64_t gen);
+int cl_auth_is_stored(cairn_client *c);
+void cl_wipe_free(char *s);               /* zeroes a secret string, then frees it */
 
 /* ---- batching (batch.c) ---- */
 int cl_queue_start(cairn_client *c);

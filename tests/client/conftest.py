@@ -80,6 +80,8 @@ class Server:
         self.port = free_port()
         self.proc = None
         self.logs = []
+        self.env = None          # the server's environment (None: the tests')
+        self.extra_args = []     # more options for `cairn server` (e.g. --auth)
 
     @property
     def url(self):
@@ -92,8 +94,9 @@ class Server:
             self.proc = subprocess.Popen(
                 [CAIRN_BIN, "server", "--host", "127.0.0.1", "--port", str(self.port),
                  "--backend-store-uri", f"sqlite:///{self.tmpdir}/mlflow.db",
-                 "--artifacts-destination", f"{self.tmpdir}/mlartifacts"],
-                stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, cwd=self.tmpdir)
+                 "--artifacts-destination", f"{self.tmpdir}/mlartifacts"] + self.extra_args,
+                stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, cwd=self.tmpdir,
+                env=self.env)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -14,12 +14,13 @@ NOUNS = {
     "artifacts": ["list", "upload", "download"],
     "import": ["mlruns"],
     "jobs": ["list", "get", "cancel", "logs"],
+    "users": ["create", "list", "delete", "passwd", "grant", "revoke"],
 }
 
 
 def test_top_level_help_lists_every_command(env):
     p = cli(["--help"], env, check=0)
-    for noun in list(NOUNS) + ["sync", "server", "submit", "run"]:
+    for noun in list(NOUNS) + ["sync", "server", "submit", "run", "login", "logout"]:
         assert noun in p.stdout
     assert cli([], env).returncode == 2
 
@@ -34,7 +35,8 @@ def test_noun_help(env, noun):
 
 
 @pytest.mark.parametrize("noun,verb", [(n, v) for n in sorted(NOUNS) for v in NOUNS[n]]
-                         + [("sync", None), ("run", None), ("submit", None)])
+                         + [("sync", None), ("run", None), ("submit", None), ("login", None),
+                            ("logout", None)])
 def test_verb_help_and_unknown_flag(env, noun, verb):
     args = [noun] + ([verb] if verb else [])
     p = cli(args + ["--help"], env, check=0)
