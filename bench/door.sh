@@ -4,7 +4,8 @@
 # commit before every request went through api/; http/ then parsed and
 # queued run writes itself). Both servers are built here, started in turn
 # on fresh SQLite databases in the same folder, and driven by the same
-# loads, alternating A B A B ... so that a drift of the machine hits both:
+# loads, alternating A B B A ... so that a drift of the machine, and what one
+# run leaves the next, hit both:
 #   POST runs/log-metric, 64 connections (wrk)
 #   log-batch ingest, 4 clients (build/bench/cairn_load ingest)
 # Prints each round and the median of each side, and HEAD / BASE.
@@ -67,7 +68,13 @@ echo "== the one door: run writes, this tree (HEAD $(git rev-parse --short HEAD)
 echo "   ${DUR}s per load, $ROUNDS rounds, alternating"
 : >"$tmp/head" && : >"$tmp/base.txt"
 for i in $(seq "$ROUNDS"); do
-    for side in base head; do
+    # ABBA: the side that runs second in a round runs first in the next, so
+    # what one run leaves behind (the disk's writeback of the database just
+    # deleted) weighs on both alike; sync before each run for the same reason.
+    order="base head"
+    [ $((i % 2)) -eq 0 ] && order="head base"
+    for side in $order; do
+        sync
         read -r rps ingest < <(measure "$side")
         printf '  round %d %-4s  log-metric 64 conns %7s req/s   log-batch ingest %9s metrics/s\n' \
             "$i" "$side" "$rps" "$ingest"
