@@ -204,6 +204,13 @@ void api_auth_forget(api_auth *a, const char *username)
     pthread_mutex_unlock(&a->mu);
 }
 
+void api_auth_permissions_changed(api_auth *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->generation++;
+    pthread_mutex_unlock(&a->mu);
+}
+
 /* ---- logins ---- */
 
 int api_auth_login(api_auth *a, const char *username, const char *password,

@@ -92,6 +92,9 @@ int api_auth_revoke(api_auth *a, const char *refresh, cerr *e);
 /* Forget what is cached of a user (password changed, admin flag changed,
  * user deleted). */
 void api_auth_forget(api_auth *a, const char *username);
+/* A permission was created, changed or deleted: what is cached of every
+ * permission is stale (the change holds from the next request on). */
+void api_auth_permissions_changed(api_auth *a);
 /* The password policy applies (new users, changed passwords). */
 bool api_auth_signup_open(const api_auth *a);
 

@@ -12,6 +12,7 @@
  * a permission may name an experiment or model that does not exist yet. */
 #include "../store/store_auth.h"
 #include "api.h"
+#include "auth.h"
 #include "common.h"
 
 /* The three arguments; permission only when want_perm. */
@@ -34,6 +35,15 @@ static int perm_answer(json_t *(*to_json)(const store_permission *), const char 
     return 0;
 }
 
+/* A change to a permission holds from the next request on: the door's
+ * cache of permissions is dropped. */
+static int perm_changed(const api_ctx *ctx)
+{
+    if (ctx->auth)
+        api_auth_permissions_changed(ctx->auth);
+    return 0;
+}
+
 /* ---- experiments ---- */
 
 int api_experiment_permissions_create(const api_ctx *ctx, const api_request *req, json_t **out,
@@ -44,6 +54,7 @@ int api_experiment_permissions_create(const api_ctx *ctx, const api_request *req
     if (perm_args(req, "experiment_id", true, &id, &user, &perm, e) < 0 ||
         store_experiment_permission_create(ctx->st, id, user, perm, &p, e) < 0)
         return -1;
+    perm_changed(ctx);
     return perm_answer(api_experiment_permission_json, "experiment_permission", &p, out);
 }
 
@@ -65,6 +76,7 @@ int api_experiment_permissions_update(const api_ctx *ctx, const api_request *req
     if (perm_args(req, "experiment_id", true, &id, &user, &perm, e) < 0 ||
         store_experiment_permission_update(ctx->st, id, user, perm, e) < 0)
         return -1;
+    perm_changed(ctx);
     *out = api_empty();
     return 0;
 }
@@ -76,6 +88,7 @@ int api_experiment_permissions_delete(const api_ctx *ctx, const api_request *req
     if (perm_args(req, "experiment_id", false, &id, &user, &perm, e) < 0 ||
         store_experiment_permission_delete(ctx->st, id, user, e) < 0)
         return -1;
+    perm_changed(ctx);
     *out = api_empty();
     return 0;
 }
@@ -90,6 +103,7 @@ int api_model_permissions_create(const api_ctx *ctx, const api_request *req, jso
     if (perm_args(req, "name", true, &name, &user, &perm, e) < 0 ||
         store_model_permission_create(ctx->st, name, user, perm, &p, e) < 0)
         return -1;
+    perm_changed(ctx);
     return perm_answer(api_model_permission_json, "registered_model_permission", &p, out);
 }
 
@@ -110,6 +124,7 @@ int api_model_permissions_update(const api_ctx *ctx, const api_request *req, jso
     if (perm_args(req, "name", true, &name, &user, &perm, e) < 0 ||
         store_model_permission_update(ctx->st, name, user, perm, e) < 0)
         return -1;
+    perm_changed(ctx);
     *out = api_empty();
     return 0;
 }
@@ -121,6 +136,7 @@ int api_model_permissions_delete(const api_ctx *ctx, const api_request *req, jso
     if (perm_args(req, "name", false, &name, &user, &perm, e) < 0 ||
         store_model_permission_delete(ctx->st, name, user, e) < 0)
         return -1;
+    perm_changed(ctx);
     *out = api_empty();
     return 0;
 }

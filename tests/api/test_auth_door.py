@@ -76,7 +76,9 @@ def authsrv():
     # Users straight into the store: the user endpoints are tested elsewhere.
     h = _user_hash(USER_PW)
     db = sqlite3.connect(srv.db_path)
-    for name, perm in [("reader", "READ"), ("editor", "EDIT"), ("nobody", "NO_PERMISSIONS")]:
+    # victim: only ever tried with a wrong password (its name gets locked out)
+    for name, perm in [("reader", "READ"), ("editor", "EDIT"), ("nobody", "NO_PERMISSIONS"),
+                       ("victim", "READ")]:
         db.execute("INSERT INTO cairn_users (username, password_hash, is_admin, "
                    "must_change_password, created_time) VALUES (?, ?, 0, 0, 0)", (name, h))
         uid = db.execute("SELECT id FROM cairn_users WHERE username = ?", (name,)).fetchone()[0]
@@ -114,7 +116,7 @@ def test_every_route_asks_for_credentials(authsrv, how):
     forged = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode() + "." + \
         base64.urlsafe_b64encode(b'{"sub":"1","exp":9999999999}').rstrip(b"=").decode() + ".AAAA"
     headers = {"none": {}, "wrong password": {"Authorization": "Basic " + base64.b64encode(
-        b"admin:nope").decode()}, "unknown user": {"Authorization": "Basic " + base64.b64encode(
+        b"victim:nope").decode()}, "unknown user": {"Authorization": "Basic " + base64.b64encode(
             b"ghost:" + USER_PW.encode()).decode()}, "tampered token": {
                 "Authorization": "Bearer " + forged}, "garbage": {"Authorization": "Digest x"}}[how]
     for method, url in _routes():
@@ -219,3 +221,15 @@ def test_a_weak_first_admin_password_is_refused(tmp_path):
                        env=env, cwd=tmp_path)
     assert p.returncode != 0
     assert "policy" in p.stderr and "password1234" not in p.stderr
+
+
+def test_a_permission_change_holds_at_once(authsrv):
+    srv, run, admin = authsrv["srv"], authsrv["run"], authsrv["admin"]
+    s = _as("nobody")
+    assert s.get(srv.url + M + "runs/get", params={"run_id": run["run_id"]}).status_code == 403
+    body = {"experiment_id": authsrv["exp"], "username": "nobody", "permission": "READ"}
+    assert admin.patch(srv.url + M + "experiments/permissions/update", json=body).status_code == 200
+    assert s.get(srv.url + M + "runs/get", params={"run_id": run["run_id"]}).status_code == 200
+    body["permission"] = "NO_PERMISSIONS"
+    assert admin.patch(srv.url + M + "experiments/permissions/update", json=body).status_code == 200
+    assert s.get(srv.url + M + "runs/get", params={"run_id": run["run_id"]}).status_code == 403
