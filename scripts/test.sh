@@ -228,6 +228,8 @@ if build; then
     [ -d tests/api ] && run_api "$PWD/build/cairn" release env
     [ -d tests/api ] && run_api_pg "$PWD/build/cairn" release-postgres
     [ -d tests/api ] && run_api_s3 "$PWD/build/cairn" release-s3
+    # Once more with auth on, every request through an authenticated client.
+    [ -d tests/api ] && run_api "$PWD/build/cairn" release-auth env CAIRN_TEST_AUTH=1 CAIRN_SKIP_BIG=1
     [ -d tests/client ] && run_client "$PWD/build/cairn" release env
 fi
 if build SAN=1; then
@@ -236,6 +238,7 @@ if build SAN=1; then
     # The multi-GB streaming test runs once, on the release build.
     [ -d tests/api ] && run_api "$PWD/build/asan/cairn" asan env CAIRN_SKIP_BIG=1
     [ -d tests/api ] && run_api_pg "$PWD/build/asan/cairn" asan-postgres
+    [ -d tests/api ] && run_api "$PWD/build/asan/cairn" asan-auth env CAIRN_TEST_AUTH=1 CAIRN_SKIP_BIG=1
     # The CLI and server under ASan; the Python binding still loads the
     # release build/libcairn.so (an ASan library would need LD_PRELOAD).
     [ -d tests/client ] && run_client "$PWD/build/asan/cairn" asan env CAIRN_SKIP_BIG=1

@@ -61,6 +61,20 @@ API_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 ARTIFACTS_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 
 PG_BASE = os.environ.get("CAIRN_TEST_PG") or None
+# CAIRN_TEST_AUTH=1: every server runs with --auth, its first admin having
+# AUTH_ADMIN_PASSWORD, and every request of the suite carries the admin's
+# credentials (requests reads them from the netrc file NETRC names; the raw
+# helpers add the header): the whole suite through an authenticated client.
+AUTH_ON = os.environ.get("CAIRN_TEST_AUTH") == "1"
+AUTH_ADMIN_PASSWORD = "Suite-adm1n!"
+AUTH_HEADER = "Basic " + __import__("base64").b64encode(
+    f"admin:{AUTH_ADMIN_PASSWORD}".encode()).decode()
+if AUTH_ON:
+    _netrc = os.path.join(tempfile.gettempdir(), f"cairn-test-netrc-{os.getpid()}")
+    with open(_netrc, "w") as _f:
+        _f.write(f"machine 127.0.0.1 login admin password {AUTH_ADMIN_PASSWORD}\n")
+    os.chmod(_netrc, 0o600)
+    os.environ["NETRC"] = _netrc
 S3_BASE = os.environ.get("CAIRN_TEST_S3") or None
 
 sqlite_only = pytest.mark.skipif(
@@ -178,12 +192,13 @@ class Server:
                         self.store_uri,
                         "--artifacts-destination",
                         self.artifacts_root,
-                    ] + self.extra_args,
+                    ] + self.extra_args + (["--auth"] if AUTH_ON else []),
                     stdout=out,
                     stderr=err,
                     stdin=subprocess.DEVNULL,
                     cwd=self.tmpdir,
-                    env=self.env,
+                    env=dict(self.env or os.environ,
+                             CAIRN_AUTH_ADMIN_PASSWORD=AUTH_ADMIN_PASSWORD) if AUTH_ON else self.env,
                 )
             if self._wait_listening():
                 return self
@@ -431,6 +446,8 @@ def raw_request(base_url, method, raw_path, body=None, headers=None):
     try:
         conn.putrequest(method, raw_path, skip_accept_encoding=True)
         hdrs = dict(headers or {})
+        if AUTH_ON:
+            hdrs.setdefault("Authorization", AUTH_HEADER)
         if body is not None:
             hdrs.setdefault("Content-Length", str(len(body)))
         elif method in ("PUT", "POST"):

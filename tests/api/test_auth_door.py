@@ -26,6 +26,11 @@ import requests
 
 from conftest import CAIRN_BIN, PG_BASE, Server
 
+# These start their own servers and credentials (or, for the toy policy, need
+# auth off): the suite's authenticated run (CAIRN_TEST_AUTH=1) leaves them out.
+pytestmark_auth = pytest.mark.skipif(__import__("conftest").AUTH_ON,
+                                     reason="runs its own auth setup; CAIRN_TEST_AUTH=1 run")
+
 M = "/api/2.0/mlflow/"
 ART = "/api/2.0/mlflow-artifacts/artifacts/"
 ADMIN_PW = "Adm1n-secret!"
@@ -33,6 +38,7 @@ USER_PW = "Us3r-secret!"
 HELP = subprocess.run([CAIRN_BIN, "server", "--help"], capture_output=True, text=True).stdout
 
 pytestmark = [
+    pytestmark_auth,
     pytest.mark.skipif("--auth" not in HELP, reason="this server has no --auth"),
     pytest.mark.skipif(PG_BASE is not None, reason="users are added through SQLite here"),
 ]

@@ -163,7 +163,8 @@ def test_submit_without_a_project_or_as_json_is_refused(srv):
 def test_an_upload_over_100_mib_is_413_before_its_body_is_read(srv):
     """Refused on its headers: the client never has to send the 101 MiB."""
     with socket.create_connection(("127.0.0.1", srv.port), timeout=60) as sock:
-        sock.sendall((f"POST {JOBS}submit HTTP/1.1\r\nHost: x\r\n"
+        auth = f"Authorization: {api_conftest.AUTH_HEADER}\r\n" if api_conftest.AUTH_ON else ""
+        sock.sendall((f"POST {JOBS}submit HTTP/1.1\r\nHost: x\r\n{auth}"
                       "Content-Type: multipart/form-data; boundary=b\r\n"
                       f"Content-Length: {101 * 1024 * 1024}\r\n\r\n").encode())
         reply = b""
