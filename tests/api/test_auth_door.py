@@ -73,25 +73,29 @@ def authsrv():
     srv.env = dict(os.environ, MLFLOW_AUTH_CONFIG_PATH=ini)
     srv.extra_args = ["--auth"]
     srv.start()
-    admin = requests.Session()
-    admin.auth = ("admin", ADMIN_PW)
-    r = admin.post(srv.url + M + "experiments/create", json={"name": "guarded"})
-    assert r.status_code == 200, r.text
-    exp = r.json()["experiment_id"]
-    run = admin.post(srv.url + M + "runs/create", json={"experiment_id": exp}).json()["run"]["info"]
-    # Users straight into the store: the user endpoints are tested elsewhere.
-    h = _user_hash(USER_PW)
-    db = sqlite3.connect(srv.db_path)
-    # victim: only ever tried with a wrong password (its name gets locked out)
-    for name, perm in [("reader", "READ"), ("editor", "EDIT"), ("nobody", "NO_PERMISSIONS"),
-                       ("victim", "READ")]:
-        db.execute("INSERT INTO cairn_users (username, password_hash, is_admin, "
-                   "must_change_password, created_time) VALUES (?, ?, 0, 0, 0)", (name, h))
-        uid = db.execute("SELECT id FROM cairn_users WHERE username = ?", (name,)).fetchone()[0]
-        db.execute("INSERT INTO cairn_experiment_permissions (experiment_id, user_id, permission)"
-                   " VALUES (?, ?, ?)", (exp, uid, perm))
-    db.commit()
-    db.close()
+    try:  # a failed setup still stops its server
+        admin = requests.Session()
+        admin.auth = ("admin", ADMIN_PW)
+        r = admin.post(srv.url + M + "experiments/create", json={"name": "guarded"})
+        assert r.status_code == 200, r.text
+        exp = r.json()["experiment_id"]
+        run = admin.post(srv.url + M + "runs/create", json={"experiment_id": exp}).json()["run"]["info"]
+        # Users straight into the store: the user endpoints are tested elsewhere.
+        h = _user_hash(USER_PW)
+        db = sqlite3.connect(srv.db_path)
+        # victim: only ever tried with a wrong password (its name gets locked out)
+        for name, perm in [("reader", "READ"), ("editor", "EDIT"), ("nobody", "NO_PERMISSIONS"),
+                           ("victim", "READ")]:
+            db.execute("INSERT INTO cairn_users (username, password_hash, is_admin, "
+                       "must_change_password, created_time) VALUES (?, ?, 0, 0, 0)", (name, h))
+            uid = db.execute("SELECT id FROM cairn_users WHERE username = ?", (name,)).fetchone()[0]
+            db.execute("INSERT INTO cairn_experiment_permissions (experiment_id, user_id, permission)"
+                       " VALUES (?, ?, ?)", (exp, uid, perm))
+        db.commit()
+        db.close()
+    except BaseException:
+        srv.stop()
+        raise
     yield {"srv": srv, "exp": exp, "run": run, "admin": admin, "tmp": tmp}
     problems = srv.stop()
     assert not problems, "\n".join(problems)
