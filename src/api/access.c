@@ -1,6 +1,7 @@
 /* access.c - the one door's lock: before any handler runs, who is asking
  * and whether they may (api_access_check), and after a list, what of it
- * they may see (api_access_filter). Every route in routes.c names what it
+ * they may see (api_access_after, which also makes a new experiment's
+ * creator its manager). Every route in routes.c names what it
  * touches (its scope) and the permission it needs; this file turns the
  * scope into an experiment and asks the server's policy. MLflow's
  * basic-auth app decides the same way: by experiment, READ < EDIT < MANAGE,
@@ -65,7 +66,8 @@ int api_identify(const api_ctx *ctx, const api_route *route, api_request *req, c
 {
     if (ctx->auth == NULL || route->scope == API_SCOPE_PUBLIC || route->scope == API_SCOPE_LOGIN)
         return 0;
-    if (api_auth_identify(ctx->auth, req, e) < 0)
+    /* Identified already (http/ asks with the headers): not twice. */
+    if (!req->caller.authenticated && api_auth_identify(ctx->auth, req, e) < 0)
         return -1;
     if (req->caller.must_change_password && !api_route_changes_password(route))
         return cerr_set(e, CERR_PERMISSION_DENIED,
@@ -231,7 +233,7 @@ int api_access_check(const api_ctx *ctx, const api_route *route, api_request *re
 /* The lists a LIST route answers with, each item naming its experiment. */
 static const char *const api_list_keys[] = {"experiments", "jobs", "tasks"};
 
-void api_access_filter(const api_ctx *ctx, const api_route *route, const api_request *req,
+void api_access_after(const api_ctx *ctx, const api_route *route, const api_request *req,
                        api_result *res)
 {
     if (ctx->auth && route->scope == API_SCOPE_CREATE && res->json)

@@ -307,7 +307,7 @@ int api_access_check(const api_ctx *ctx, const api_route *route, api_request *re
 int api_identify(const api_ctx *ctx, const api_route *route, api_request *req, cerr *e);
 /* After a route's handler succeeded: a list (API_SCOPE_LIST) loses what
  * the caller may not read; a new experiment's creator gets MANAGE on it. */
-void api_access_filter(const api_ctx *ctx, const api_route *route, const api_request *req,
+void api_access_after(const api_ctx *ctx, const api_route *route, const api_request *req,
                        api_result *res);
 /* For a handler that learns its experiment only from its body (an
  * ml-task-manager task names it in a file): the same check. name may name

@@ -26,7 +26,7 @@ int api_call_ex(const api_route *route, const api_ctx *ctx, api_request *req, ap
     else
         rc = cerr_set(e, CERR_INTERNAL_ERROR, "%s takes a streamed body", route->path);
     if (rc == 0)
-        api_access_filter(ctx, route, req, res);
+        api_access_after(ctx, route, req, res);
     return rc;
 }
 
@@ -153,5 +153,16 @@ refused: /* answered at once; the request is ours to drop, as when queued */
     json_decref(req->args);
     req->args = NULL;
     done(arg, -1, NULL, &e);
+    return 0;
+}
+
+/* GET /health: the server answers, nothing more (a public route). */
+int api_health(const api_ctx *ctx, const api_request *req, api_result *res, cerr *e)
+{
+    (void)ctx;
+    (void)req;
+    (void)e;
+    sbuf_puts(&res->text, "OK");
+    res->content_type = "text/plain; charset=utf-8";
     return 0;
 }

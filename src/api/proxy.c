@@ -236,13 +236,3 @@ void api_download_free(api_download *d)
     artifacts_reader_close(d->r);
     free(d);
 }
-
-int api_health(const api_ctx *ctx, const api_request *req, api_result *res, cerr *e)
-{
-    (void)ctx;
-    (void)req;
-    (void)e;
-    sbuf_puts(&res->text, "OK");
-    res->content_type = "text/plain; charset=utf-8";
-    return 0;
-}

@@ -62,6 +62,7 @@ typedef struct http_req {
     struct http_server *srv;
     struct MHD_Connection *conn;
     http_out out;              /* HTTP_DONE: the answer to send */
+    api_caller caller;         /* who api/ found asking, with the headers (auth on) */
 } http_req;
 
 /* ---- request.c ---- */

@@ -95,6 +95,8 @@ static api_request http_request(struct MHD_Connection *c, http_req *r, json_t *a
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     req.headers.transfer_encoding =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (r->caller.authenticated) /* api/ identified it with the headers */
+        req.caller = r->caller;
     if (r->param)
         json_object_set_new(req.args, r->route->param, http_json_string(r->param));
     return req;
@@ -142,6 +144,7 @@ static void http_begin(http_server *s, struct MHD_Connection *c, const char *url
         api_request who = http_request(c, r, json_object());
         int rc = api_identify(&s->api, route, &who, &e);
         json_decref(who.args);
+        r->caller = who.caller;
         if (rc < 0) {
             http_fail_cerr(r, &e);
             return;
